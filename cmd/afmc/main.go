@@ -1,0 +1,305 @@
+// Command afmc is the Analysis Facility Metrics Collector: a one-shot CLI
+// that collects usage documents once, prints or posts them, and exits.
+// Scheduling belongs to cron, systemd timers or a Kubernetes CronJob.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/runner"
+	"github.com/atlas-af/afmc/state"
+)
+
+// Exit statuses, documented in the README.
+const (
+	exitOK          = 0
+	exitFailed      = 1 // a collector failed, or the state could not be read or saved
+	exitUsage       = 2 // bad command line or configuration: nothing was done
+	exitUndelivered = 3 // some documents were not delivered (kept in the spool, or refused)
+	exitLocked      = 4 // another run held the state lock for longer than --lock-timeout
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = ""
+
+// cli is the command line. Every flag can also be set as AFMC_<FLAG>.
+type cli struct {
+	LogLevel string `help:"Log level: debug, info, warn, error. Logs go to stderr." enum:"debug,info,warn,error" default:"warn"`
+	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
+
+	Collect collectCmd `cmd:"" help:"Collect documents once; print them, or post them with --post."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+type collectCmd struct {
+	Kinds []string `arg:"" optional:"" name:"kind" help:"What to collect: ${kinds}."`
+	All   bool     `help:"Run every collector; those whose source is not on this host are skipped."`
+	JSON  bool     `name:"json" help:"Print NDJSON (one document a line) instead of a table."`
+	Post  bool     `help:"Send the documents to --url. Without --json nothing is printed."`
+
+	Cluster   string   `help:"Cluster name, the cluster field of every document." placeholder:"NAME"`
+	LoginNode string   `help:"Login node name for host documents (default: the host name)." placeholder:"NAME"`
+	Mount     []string `help:"Mount point to report (repeatable; default: every real filesystem)." placeholder:"PATH" sep:"none"`
+	Interface []string `help:"Network interface to count, shell patterns allowed (repeatable; default: the physical ones)." placeholder:"IF" sep:"none"`
+
+	StateDir         string        `help:"Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc)." placeholder:"DIR"`
+	LockTimeout      time.Duration `help:"How long to wait for a concurrent run to release the state lock." default:"30s"`
+	CollectorTimeout time.Duration `help:"How long one collector may take." default:"30s"`
+	Timeout          time.Duration `help:"Deadline for the whole run, delivery included." default:"2m"`
+
+	URL           string        `name:"url" help:"Endpoint documents are POSTed to." default:"https://af.atlas-ml.org/"`
+	TokenFile     string        `help:"File holding the token (or set AFMC_TOKEN). Never pass a token on the command line." placeholder:"FILE" type:"path"`
+	CAFile        string        `name:"ca-file" help:"PEM bundle of a site CA, added to the system roots." placeholder:"FILE" type:"path"`
+	Batch         int           `help:"Documents per POST; above 1 they are sent as JSON arrays." default:"1"`
+	MaxInFlight   int           `help:"Requests in flight at most." default:"4"`
+	SpoolMaxBytes byteSize      `help:"Bound on the spool of undelivered documents (e.g. 64MiB)." default:"64MiB"`
+	SpoolMaxAge   time.Duration `help:"Undelivered documents older than this are dropped." default:"168h"`
+}
+
+type versionCmd struct{}
+
+// byteSize parses 64MiB, 10M, 1000000.
+type byteSize int64
+
+func (b *byteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1000}, {"M", 1000 * 1000}, {"G", 1000 * 1000 * 1000}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("bad size %q: want a number with an optional KiB, MiB, GiB, K, M or G", string(text))
+	}
+	*b = byteSize(n * mult)
+	return nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// exitPanic carries kong's exit requests (after --help) out of the parser.
+type exitPanic int
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
+	var c cli
+	builtin := collect.Builtin(collect.Options{})
+	parser, err := kong.New(&c,
+		kong.Name("afmc"),
+		kong.Description("Analysis Facility Metrics Collector: collects usage documents once and prints or posts them."),
+		kong.DefaultEnvars("AFMC"),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitPanic(code)) }),
+		kong.Vars{"kinds": strings.Join(collect.KindNames(builtin), ", ")},
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Resolvers(envResolver(getenv)),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "afmc: internal error: %v\n", err)
+		return exitUsage
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			p, ok := r.(exitPanic)
+			if !ok {
+				panic(r)
+			}
+			code = int(p)
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "afmc: %v\n", err)
+		return exitUsage
+	}
+	log := newLogger(stderr, c.LogLevel, c.Verbose)
+	switch kctx.Command() {
+	case "version":
+		fmt.Fprintf(stdout, "afmc %s (%s %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return exitOK
+	default:
+		return c.Collect.run(ctx, stdout, stderr, getenv, log)
+	}
+}
+
+// envResolver makes kong read AFMC_* through getenv rather than the process
+// environment, so tests need not touch it. kong.DefaultEnvars names them.
+func envResolver(getenv func(string) string) kong.Resolver {
+	return kong.ResolverFunc(func(_ *kong.Context, _ *kong.Path, flag *kong.Flag) (any, error) {
+		for _, name := range flag.Envs {
+			if v := getenv(name); v != "" {
+				return v, nil
+			}
+		}
+		return nil, nil
+	})
+}
+
+func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string, log *slog.Logger) int {
+	usage := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "afmc: "+format+"\n", args...)
+		return exitUsage
+	}
+	if c.All && len(c.Kinds) > 0 {
+		return usage("name kinds or --all, not both")
+	}
+	collectors := collect.Builtin(collect.Options{Mounts: c.Mount, Interfaces: c.Interface})
+	if !c.All && len(c.Kinds) == 0 {
+		return usage("nothing to collect: name a kind (%s) or --all", strings.Join(collect.KindNames(collectors), ", "))
+	}
+	selected, err := collect.Select(collectors, c.Kinds, c.All)
+	if err != nil {
+		return usage("%v", err)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--lock-timeout", c.LockTimeout}, {"--collector-timeout", c.CollectorTimeout}, {"--timeout", c.Timeout}} {
+		if d.v <= 0 {
+			return usage("%s must be positive, got %s", d.name, d.v)
+		}
+	}
+
+	cfg := runner.Config{
+		Env:              &collect.Env{Roots: collect.RootsFromEnv(getenv), Cluster: c.Cluster, LoginNode: c.LoginNode, Now: time.Now, Log: log},
+		Collectors:       selected,
+		SkipUnavailable:  c.All,
+		StateDir:         c.StateDir,
+		LockTimeout:      c.LockTimeout,
+		CollectorTimeout: c.CollectorTimeout,
+		Timeout:          c.Timeout,
+		Stdout:           stdout,
+	}
+	if cfg.Env.LoginNode == "" {
+		if cfg.Env.LoginNode, err = os.Hostname(); err != nil {
+			return usage("cannot tell the host name (%v): set --login-node", err)
+		}
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = state.DefaultDir(getenv, os.Geteuid())
+	}
+	switch {
+	case c.JSON:
+		cfg.Format = runner.FormatJSON
+	case !c.Post:
+		cfg.Format = runner.FormatTable
+	}
+	if c.Post {
+		post, msg := c.postConfig(getenv)
+		if msg != "" {
+			return usage("%s", msg)
+		}
+		cfg.Post = post
+	}
+
+	rep := runner.Run(ctx, cfg)
+	log.Info("run finished", "collected", rep.Collected, "sent", rep.Delivered, "spooled", rep.Spooled,
+		"dropped", rep.Dropped+rep.Rejected+rep.Lost, "failed_collectors", len(rep.FailedCollector))
+	return exitStatus(rep)
+}
+
+// postConfig checks what --post needs, before anything is collected.
+func (c *collectCmd) postConfig(getenv func(string) string) (*runner.PostConfig, string) {
+	token := strings.TrimSpace(getenv("AFMC_TOKEN"))
+	if c.TokenFile != "" {
+		b, err := os.ReadFile(c.TokenFile)
+		if err != nil {
+			return nil, fmt.Sprintf("--token-file: %v", err)
+		}
+		if token = strings.TrimSpace(string(b)); token == "" {
+			return nil, fmt.Sprintf("--token-file %s is empty", c.TokenFile)
+		}
+	}
+	switch {
+	case token == "":
+		return nil, "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
+	case c.Cluster == "":
+		return nil, "--post needs --cluster (or AFMC_CLUSTER)"
+	case c.Batch < 1:
+		return nil, fmt.Sprintf("--batch must be at least 1, got %d", c.Batch)
+	case c.MaxInFlight < 1:
+		return nil, fmt.Sprintf("--max-in-flight must be at least 1, got %d", c.MaxInFlight)
+	}
+	sc := output.SenderConfig{
+		URL:         c.URL,
+		Token:       token,
+		CAFile:      c.CAFile,
+		Batch:       c.Batch,
+		Concurrency: c.MaxInFlight,
+		UserAgent:   "afmc/" + buildVersion(),
+	}
+	// Build one now so that a bad URL or CA file is a usage error, found
+	// before anything is collected.
+	s, err := output.NewSender(sc)
+	if err != nil {
+		return nil, err.Error()
+	}
+	s.Close()
+	return &runner.PostConfig{
+		Sender: sc,
+		Spool:  output.SpoolLimits{MaxBytes: int64(c.SpoolMaxBytes), MaxAge: c.SpoolMaxAge},
+	}, ""
+}
+
+// exitStatus picks one status when several things went wrong: a failure
+// that needs an administrator comes before one that heals by itself.
+func exitStatus(rep runner.Report) int {
+	switch {
+	case len(rep.FailedCollector) > 0, rep.PrintErr != nil:
+		return exitFailed
+	case errors.Is(rep.StateErr, state.ErrLockTimeout):
+		return exitLocked
+	case rep.StateErr != nil:
+		return exitFailed
+	case rep.Undelivered():
+		return exitUndelivered
+	}
+	return exitOK
+}
+
+func newLogger(w io.Writer, level string, verbose bool) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	if verbose && l > slog.LevelInfo {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}

@@ -1,0 +1,67 @@
+package collect
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// HostClock says when, in the host's life, counters were read: the boot they
+// belong to and the seconds since that boot. Intervals come from uptime, not
+// the wall clock, so NTP steps never make one negative or zero; a new boot id
+// means every counter started again.
+type HostClock struct {
+	BootID string  `json:"boot_id"`
+	Uptime float64 `json:"uptime"`
+}
+
+// ReadHostClock reads proc's sys/kernel/random/boot_id and uptime.
+func ReadHostClock(r Roots) (HostClock, error) {
+	var c HostClock
+	b, err := os.ReadFile(r.ProcPath("sys", "kernel", "random", "boot_id"))
+	if err != nil {
+		return c, fmt.Errorf("reading boot id: %w", err)
+	}
+	c.BootID = strings.TrimSpace(string(b))
+	path := r.ProcPath("uptime")
+	b, err = os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("reading uptime: %w", err)
+	}
+	if c.Uptime, err = ParseUptime(b); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseUptime returns the first field of /proc/uptime, in seconds.
+func ParseUptime(b []byte) (float64, error) {
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, fmt.Errorf("empty uptime")
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, fmt.Errorf("malformed uptime %q", f[0])
+	}
+	return v, nil
+}
+
+// IntervalSince returns the seconds from prev to c, rounded to the
+// millisecond, or a reason why counters read at prev and at c cannot be
+// compared.
+func (c HostClock) IntervalSince(prev HostClock) (float64, string) {
+	switch {
+	case prev.BootID == "" && prev.Uptime == 0:
+		return 0, "no previous reading: recording a baseline"
+	case prev.BootID != c.BootID:
+		return 0, "the host rebooted since the previous reading: recording a new baseline"
+	}
+	d := math.Round((c.Uptime-prev.Uptime)*1000) / 1000
+	if d <= 0 {
+		return 0, "no time passed since the previous reading: recording a new baseline"
+	}
+	return d, ""
+}

@@ -1,0 +1,54 @@
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/atlas-af/afmc/document"
+)
+
+// CPU reports the one-minute load average as kind CPU.
+type CPU struct{}
+
+func (CPU) Name() string          { return "cpu" }
+func (CPU) Available(*Env) error { return nil }
+
+func (CPU) Collect(_ context.Context, env *Env, _ json.RawMessage) (Result, error) {
+	path := env.Roots.ProcPath("loadavg")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Result{}, fmt.Errorf("reading load average: %w", err)
+	}
+	load, err := ParseLoadAvg(b)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", path, err)
+	}
+	doc := document.NewHost("CPU", env.Cluster, env.LoginNode, env.Now()).Add("load", load)
+	return Result{Docs: []document.Document{doc}}, nil
+}
+
+// ParseLoadAvg returns the one-minute load average from /proc/loadavg
+// ("0.52 0.58 0.59 1/467 12345").
+func ParseLoadAvg(b []byte) (float64, error) {
+	fields := strings.Fields(string(b))
+	if len(fields) < 3 {
+		return 0, fmt.Errorf("malformed loadavg %q: want at least 3 fields", truncate(string(b), 60))
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("malformed 1-minute load %q", fields[0])
+	}
+	return v, nil
+}
+
+// truncate shortens s for an error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

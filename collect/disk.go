@@ -1,0 +1,277 @@
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/atlas-af/afmc/document"
+)
+
+// Disk reports one DISK document per mount: size, use and, once a baseline
+// exists, the I/O of the mount's block device since the previous run (from
+// /proc/diskstats, which the original tool meant to read and never did).
+type Disk struct {
+	Mounts      []string      // mount points; empty: every real filesystem
+	StatTimeout time.Duration // one statfs; a dead NFS server hangs it forever
+}
+
+func (Disk) Name() string          { return "disk" }
+func (Disk) Available(*Env) error { return nil }
+
+// DiskState is the disk collector's state section: the I/O counters of the
+// block devices it reported, by "major:minor".
+type DiskState struct {
+	HostClock
+	Devices map[string]DiskCounters `json:"devices"`
+}
+
+func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (Result, error) {
+	mounts, err := readMounts(env.Roots)
+	if err != nil {
+		return Result{}, err
+	}
+	chosen, errs := d.choose(env, mounts)
+
+	// I/O counters are optional: a host without diskstats still reports sizes.
+	var prev DiskState
+	if len(prevRaw) > 0 {
+		if err := json.Unmarshal(prevRaw, &prev); err != nil {
+			env.Log.Warn("disk: unreadable previous I/O counters, recording a new baseline", "error", err)
+			prev = DiskState{}
+		}
+	}
+	var res Result
+	next := DiskState{Devices: map[string]DiskCounters{}}
+	interval, ioReason := 0.0, ""
+	stats, ioErr := readDiskstats(env.Roots)
+	clock, clockErr := ReadHostClock(env.Roots)
+	switch {
+	case ioErr != nil:
+		env.Log.Debug("disk: no I/O counters", "error", ioErr)
+	case clockErr != nil:
+		env.Log.Debug("disk: no I/O counters", "error", clockErr)
+		ioErr = clockErr
+	default:
+		next.HostClock = clock
+		interval, ioReason = clock.IntervalSince(prev.HostClock)
+		if ioReason != "" {
+			env.Log.Info("disk: no I/O figures this run", "reason", ioReason)
+		}
+	}
+
+	for _, m := range chosen {
+		u, err := statfs(ctx, env.Roots.HostPath(m.MountPoint), d.statTimeout())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("mount %s: %w", m.MountPoint, err))
+			continue
+		}
+		doc := document.NewHost("DISK", env.Cluster, env.LoginNode, env.Now()).
+			Add("mount", m.MountPoint).
+			Add("device", m.Source).
+			Add("total", u.Total).
+			Add("used", u.Used).
+			Add("free", u.Free).
+			Add("utilization", u.Utilization())
+		if ioErr == nil {
+			if cur, ok := stats[m.Device]; ok {
+				next.Devices[m.Device] = cur
+				if p, ok := prev.Devices[m.Device]; ok && ioReason == "" {
+					if io, ok := cur.Since(p, interval); ok {
+						doc = doc.Add("io", io)
+					} else {
+						env.Log.Info("disk: I/O counters went backwards, recording a new baseline", "mount", m.MountPoint, "device", m.Device)
+					}
+				}
+			}
+		}
+		res.Docs = append(res.Docs, doc)
+	}
+	if ioErr == nil {
+		if res.State, err = json.Marshal(next); err != nil {
+			return res, err
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+func (d Disk) statTimeout() time.Duration {
+	if d.StatTimeout > 0 {
+		return d.StatTimeout
+	}
+	return 5 * time.Second
+}
+
+// choose picks the mounts to report: the ones named, each of which must be a
+// mount point, or every real filesystem.
+func (d Disk) choose(env *Env, mounts []Mount) ([]Mount, []error) {
+	if len(d.Mounts) == 0 {
+		return RealFilesystems(mounts), nil
+	}
+	byPoint := map[string]Mount{}
+	for _, m := range mounts {
+		byPoint[m.MountPoint] = m // the last one mounted there is the visible one
+	}
+	var out []Mount
+	var errs []error
+	for _, p := range d.Mounts {
+		m, ok := byPoint[filepath.Clean(p)]
+		if !ok {
+			errs = append(errs, fmt.Errorf("mount %s: not a mount point (not in %s)", p, mountinfoPath(env.Roots)))
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, errs
+}
+
+// pseudoFS are filesystem types that hold no user data worth a DISK document.
+var pseudoFS = map[string]bool{
+	"autofs": true, "binfmt_misc": true, "bpf": true, "cgroup": true, "cgroup2": true,
+	"configfs": true, "debugfs": true, "devpts": true, "devtmpfs": true, "efivarfs": true,
+	"fusectl": true, "fuse.lxcfs": true, "fuse.gvfsd-fuse": true, "fuse.portal": true,
+	"fuse.snapfuse": true, "hugetlbfs": true, "mqueue": true, "nfsd": true, "nsfs": true,
+	"overlay": true, "proc": true, "pstore": true, "ramfs": true, "rpc_pipefs": true,
+	"securityfs": true, "selinuxfs": true, "squashfs": true, "sysfs": true, "tmpfs": true,
+	"tracefs": true, "iso9660": true, "aufs": true,
+}
+
+// systemPrefixes are mount points of the system and of container runtimes.
+var systemPrefixes = []string{"/proc", "/sys", "/dev", "/run/credentials", "/var/lib/docker/", "/var/lib/containers/", "/var/lib/kubelet/"}
+
+// RealFilesystems keeps the mounts holding real data: no pseudo filesystem,
+// no system or container-runtime mount point, and each device once, at its
+// shortest mount point (as df shows it), so bind mounts do not repeat it.
+func RealFilesystems(mounts []Mount) []Mount {
+	best := map[string]Mount{}
+	var order []string
+	for _, m := range mounts {
+		if pseudoFS[m.FSType] || underSystem(m.MountPoint) {
+			continue
+		}
+		key := m.Device
+		if key == "0:0" || key == "" {
+			key = m.Source + " " + m.MountPoint
+		}
+		b, seen := best[key]
+		if !seen {
+			order = append(order, key)
+		}
+		if !seen || len(m.MountPoint) < len(b.MountPoint) {
+			best[key] = m
+		}
+	}
+	out := make([]Mount, 0, len(order))
+	for _, k := range order {
+		out = append(out, best[k])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].MountPoint < out[j].MountPoint })
+	return out
+}
+
+func underSystem(p string) bool {
+	for _, pre := range systemPrefixes {
+		if p == pre || (len(p) > len(pre) && p[:len(pre)] == pre && (pre[len(pre)-1] == '/' || p[len(pre)] == '/')) {
+			return true
+		}
+	}
+	return false
+}
+
+// mountinfoPath is init's mount table (the host's, in a pod with the host's
+// /proc), falling back to our own when init's cannot be read.
+func mountinfoPath(r Roots) string {
+	p := r.ProcPath("1", "mountinfo")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return r.ProcPath("self", "mountinfo")
+}
+
+func readMounts(r Roots) ([]Mount, error) {
+	path := mountinfoPath(r)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading mount table: %w", err)
+	}
+	mounts, err := ParseMountinfo(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return mounts, nil
+}
+
+func readDiskstats(r Roots) (map[string]DiskCounters, error) {
+	path := r.ProcPath("diskstats")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading disk I/O counters: %w", err)
+	}
+	stats, err := ParseDiskstats(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return stats, nil
+}
+
+// Usage is a filesystem's size as statfs and df count it, in bytes.
+type Usage struct {
+	Total, Used, Free uint64
+}
+
+// Utilization is used/total, 0 for an empty filesystem.
+func (u Usage) Utilization() float64 {
+	if u.Total == 0 {
+		return 0
+	}
+	return float64(u.Used) / float64(u.Total)
+}
+
+// UsageFromStatfs computes what df -B1 shows: size = blocks, used = blocks -
+// bfree, available = bavail, all in fragment-size units.
+func UsageFromStatfs(s *unix.Statfs_t) Usage {
+	bs := uint64(s.Frsize)
+	if bs == 0 {
+		bs = uint64(s.Bsize)
+	}
+	return Usage{
+		Total: s.Blocks * bs,
+		Used:  (s.Blocks - s.Bfree) * bs,
+		Free:  s.Bavail * bs,
+	}
+}
+
+// statfs gives up after timeout: the call itself cannot be interrupted, so a
+// hung mount leaves one goroutine behind until the process exits.
+func statfs(ctx context.Context, path string, timeout time.Duration) (Usage, error) {
+	type result struct {
+		u   Usage
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		var s unix.Statfs_t
+		if err := unix.Statfs(path, &s); err != nil {
+			ch <- result{err: fmt.Errorf("statfs %s: %w", path, err)}
+			return
+		}
+		ch <- result{u: UsageFromStatfs(&s)}
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r.u, r.err
+	case <-t.C:
+		return Usage{}, fmt.Errorf("statfs %s: no answer in %s (hung network filesystem?)", path, timeout)
+	case <-ctx.Done():
+		return Usage{}, fmt.Errorf("statfs %s: %w", path, ctx.Err())
+	}
+}

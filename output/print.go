@@ -1,0 +1,130 @@
+// Package output turns documents into what leaves afmc: NDJSON or a table on
+// stdout, and HTTP POSTs to the endpoint through a write-ahead spool.
+package output
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/atlas-af/afmc/document"
+)
+
+// WriteNDJSON writes one compact JSON document per line, for jq.
+func WriteNDJSON(w io.Writer, docs []document.Document) error {
+	bw := bufio.NewWriter(w)
+	for _, d := range docs {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("encoding %s document: %w", d.Kind(), err)
+		}
+		bw.Write(b)
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+// commonKeys are shown once in the table's title instead of on every row.
+var commonKeys = map[string]bool{"kind": true, "cluster": true, "login_node": true}
+
+// WriteTable writes a compact table for a person at a terminal: one row a
+// document, byte counts in binary units, ratios as percentages.
+func WriteTable(w io.Writer, docs []document.Document) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var cluster, node []string
+	for _, d := range docs {
+		if v, ok := d.Fields.Get("cluster"); ok {
+			cluster = appendUnique(cluster, fmt.Sprint(v))
+		}
+		if v, ok := d.Fields.Get("login_node"); ok {
+			node = appendUnique(node, fmt.Sprint(v))
+		}
+	}
+	fmt.Fprintf(tw, "KIND\tDETAILS\t(cluster %s, login node %s)\n", orNone(cluster), orNone(node))
+	for _, d := range docs {
+		var parts []string
+		for _, f := range d.Fields {
+			if commonKeys[f.Key] {
+				continue
+			}
+			parts = append(parts, f.Key+"="+human(f.Key, f.Value))
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", d.Kind(), strings.Join(parts, "  "))
+	}
+	return tw.Flush()
+}
+
+func appendUnique(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
+
+func orNone(s []string) string {
+	sort.Strings(s)
+	if len(s) == 0 || (len(s) == 1 && s[0] == "") {
+		return "unset"
+	}
+	return strings.Join(s, ",")
+}
+
+// byteKeys hold byte counts.
+var byteKeys = map[string]bool{
+	"total": true, "used": true, "free": true, "available": true, "sent": true,
+	"received": true, "read_bytes": true, "write_bytes": true,
+}
+
+func human(key string, v any) string {
+	switch x := v.(type) {
+	case document.Object:
+		var parts []string
+		for _, f := range x {
+			parts = append(parts, f.Key+"="+human(f.Key, f.Value))
+		}
+		return "{" + strings.Join(parts, " ") + "}"
+	case uint64:
+		if byteKeys[key] {
+			return IBytes(x)
+		}
+		return strconv.FormatUint(x, 10)
+	case float64:
+		switch key {
+		case "utilization":
+			return strconv.FormatFloat(x*100, 'f', 1, 64) + "%"
+		case "interval":
+			return strconv.FormatFloat(x, 'f', 1, 64) + "s"
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case string:
+		return x
+	case []string:
+		return strings.Join(x, ",")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// IBytes formats n in binary units: 1.5GiB.
+func IBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + "B"
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + string("KMGTPE"[exp]) + "iB"
+}

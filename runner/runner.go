@@ -1,0 +1,224 @@
+// Package runner is one afmc run from start to finish: take the state lock,
+// run the collectors, print, spool, save the state, send, and report what
+// happened so the command can choose its exit status.
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/document"
+	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/state"
+)
+
+// Format is what goes to stdout.
+type Format int
+
+const (
+	FormatNone  Format = iota // nothing: a cron job posting stays quiet
+	FormatJSON                // NDJSON, one document a line
+	FormatTable               // a table for a person
+)
+
+// Config is everything one run needs.
+type Config struct {
+	Env              *collect.Env
+	Collectors       []collect.Collector
+	SkipUnavailable  bool // --all: a collector whose source is missing is skipped
+	StateDir         string
+	LockTimeout      time.Duration
+	CollectorTimeout time.Duration
+	Timeout          time.Duration // the whole run, delivery included
+	Stdout           io.Writer
+	Format           Format
+	Post             *PostConfig // nil: do not send
+}
+
+// PostConfig is how documents are delivered.
+type PostConfig struct {
+	Sender output.SenderConfig
+	Spool  output.SpoolLimits
+}
+
+// Report is what happened in a run.
+type Report struct {
+	Collected       int
+	FailedCollector []error // one per collector that failed, partly or wholly
+	StateErr        error   // the state could not be locked, read or saved
+	Delivered       int
+	Rejected        int // refused for good by the endpoint
+	Spooled         int // left in the spool for the next run
+	Dropped         int // dropped from the spool for its limits
+	Lost            int // neither delivered nor spooled (the spool was unusable)
+	PrintErr        error
+}
+
+// Undelivered tells whether anything collected or spooled did not reach
+// the endpoint this run.
+func (r Report) Undelivered() bool {
+	return r.Rejected+r.Spooled+r.Dropped+r.Lost > 0
+}
+
+// Run does one run. It never stops early for a failing collector or an
+// unusable state: whatever could be collected is printed and sent.
+func Run(ctx context.Context, cfg Config) Report {
+	log := cfg.Env.Log
+	var rep Report
+	if cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
+
+	store, err := state.Open(ctx, cfg.StateDir, cfg.LockTimeout, log)
+	var sections map[string]json.RawMessage
+	if err != nil {
+		rep.StateErr = err
+		log.Error("running without state: network and disk I/O figures are left out this run", "error", err)
+	} else {
+		defer func() {
+			if err := store.Close(); err != nil {
+				log.Warn("state", "error", err)
+			}
+		}()
+		sections = store.Sections()
+	}
+
+	outcomes := collect.Run(ctx, cfg.Env, cfg.Collectors, sections, cfg.CollectorTimeout, cfg.SkipUnavailable)
+	var docs []document.Document
+	for _, o := range outcomes {
+		docs = append(docs, o.Docs...)
+		if o.Err != nil {
+			rep.FailedCollector = append(rep.FailedCollector, o.Err)
+			log.Error("collector failed", "error", o.Err)
+		}
+	}
+	rep.Collected = len(docs)
+
+	switch cfg.Format {
+	case FormatJSON:
+		rep.PrintErr = output.WriteNDJSON(cfg.Stdout, docs)
+	case FormatTable:
+		rep.PrintErr = output.WriteTable(cfg.Stdout, docs)
+	}
+	if rep.PrintErr != nil {
+		log.Error("writing documents to stdout", "error", rep.PrintErr)
+	}
+
+	items, err := toItems(docs)
+	if err != nil {
+		// Cannot happen with the collectors' own value types; say so loudly.
+		log.Error("encoding documents", "error", err)
+	}
+
+	if store == nil {
+		if cfg.Post != nil {
+			deliverUnspooled(ctx, cfg, items, &rep)
+		}
+		return rep
+	}
+
+	var spool *output.Spool
+	if cfg.Post != nil {
+		// Write-ahead: the documents are on disk before the state that
+		// produced them is saved and before their first send.
+		spool, err = output.OpenSpool(store.Dir(), store.Generation(), cfg.Post.Spool, cfg.Env.Now(), log)
+		if err == nil {
+			_, err = spool.Append(items, store.NextGeneration())
+		}
+		if err != nil {
+			log.Error("spool unusable: sending this run's documents without keeping a copy", "error", err)
+			spool = nil
+		}
+	}
+
+	for _, o := range outcomes {
+		store.SetSection(o.Name, o.State)
+	}
+	committed := store.NextGeneration()
+	if err := store.Save(cfg.Env.Now()); err != nil {
+		rep.StateErr = err
+		committed = store.Generation()
+		log.Error("state not saved: this run's documents are not sent, the next run collects their interval again", "error", err)
+	}
+
+	if cfg.Post == nil {
+		return rep
+	}
+	if spool == nil {
+		if rep.StateErr == nil {
+			deliverUnspooled(ctx, cfg, items, &rep)
+		}
+		return rep
+	}
+	deliverSpooled(ctx, cfg, spool, committed, &rep)
+	return rep
+}
+
+func toItems(docs []document.Document) ([]output.Item, error) {
+	items := make([]output.Item, 0, len(docs))
+	var errs []error
+	for _, d := range docs {
+		b, err := json.Marshal(d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s document: %w", d.Kind(), err))
+			continue
+		}
+		items = append(items, output.Item{Doc: b, CollectedAt: d.Time})
+	}
+	return items, errors.Join(errs...)
+}
+
+func newSender(cfg Config) (*output.Sender, error) {
+	sc := cfg.Post.Sender
+	sc.Logger = cfg.Env.Log
+	return output.NewSender(sc)
+}
+
+// deliverSpooled sends what the spool holds, oldest first, and rewrites it
+// without what was settled.
+func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, committed uint64, rep *Report) {
+	log := cfg.Env.Log
+	rep.Dropped = spool.Dropped
+	sender, err := newSender(cfg)
+	if err != nil {
+		log.Error("cannot send", "error", err)
+	} else {
+		stats := sender.Send(ctx, spool.Pending(committed), spool.Ack)
+		sender.Close()
+		rep.Delivered, rep.Rejected = stats.Delivered, stats.Rejected
+	}
+	if err := spool.Close(); err != nil {
+		log.Error("spool", "error", err)
+	}
+	rep.Spooled = spool.Len()
+	if rep.Spooled > 0 {
+		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir)
+	}
+}
+
+// deliverUnspooled sends without a spool: what is not delivered is lost,
+// and counted so.
+func deliverUnspooled(ctx context.Context, cfg Config, items []output.Item, rep *Report) {
+	for i := range items {
+		items[i].ID = uint64(i + 1)
+	}
+	sender, err := newSender(cfg)
+	if err != nil {
+		cfg.Env.Log.Error("cannot send", "error", err)
+		rep.Lost = len(items)
+		return
+	}
+	defer sender.Close()
+	stats := sender.Send(ctx, items, func(uint64, output.Outcome) {})
+	rep.Delivered, rep.Rejected, rep.Lost = stats.Delivered, stats.Rejected, stats.Pending
+	if rep.Lost > 0 {
+		cfg.Env.Log.Error("documents not delivered and not spooled: lost", "documents", rep.Lost)
+	}
+}
