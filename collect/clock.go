@@ -49,6 +49,13 @@ func ParseUptime(b []byte) (float64, error) {
 	return v, nil
 }
 
+// SameInstant tells that no time measurable by uptime (10 ms ticks) passed
+// since prev: the previous reading must then stay the baseline, or whatever
+// the counters grew by in that tick would be lost.
+func (c HostClock) SameInstant(prev HostClock) bool {
+	return c.BootID == prev.BootID && c.Uptime <= prev.Uptime
+}
+
 // IntervalSince returns the seconds from prev to c, rounded to the
 // millisecond, or a reason why counters read at prev and at c cannot be
 // compared.

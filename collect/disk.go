@@ -94,7 +94,7 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 		}
 		res.Docs = append(res.Docs, doc)
 	}
-	if ioErr == nil {
+	if ioErr == nil && !next.SameInstant(prev.HostClock) {
 		if res.State, err = json.Marshal(next); err != nil {
 			return res, err
 		}

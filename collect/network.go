@@ -75,6 +75,9 @@ func (n Network) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage)
 	d, reason := NetworkDelta(prev, next)
 	if reason != "" {
 		env.Log.Info("network: no document this run", "reason", reason)
+		if next.SameInstant(prev.HostClock) {
+			res.State = nil // keep the previous baseline
+		}
 		return res, nil
 	}
 	doc := document.NewHost("NETWORK", env.Cluster, env.LoginNode, env.Now()).

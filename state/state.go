@@ -173,7 +173,7 @@ func (s *Store) Save(now time.Time) error {
 	f.Version = Version
 	f.Generation = s.next
 	f.SavedAt = now.UTC()
-	b, err := json.MarshalIndent(f, "", "  ")
+	b, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("encoding state: %w", err)
 	}

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atlas-af/afmc/state"
+)
+
+// afmcBin is the binary built once for the tests that need real processes.
+var afmcBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "afmc-test-bin")
+	if err != nil {
+		panic(err)
+	}
+	afmcBin = filepath.Join(dir, "afmc")
+	if out, err := exec.Command("go", "build", "-o", afmcBin, ".").CombinedOutput(); err != nil {
+		panic("building afmc: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fixture copies testdata/host to a temp dir and returns the HOST_*
+// variables pointing into it.
+func fixture(t *testing.T) (dir string, env map[string]string) {
+	t.Helper()
+	dir = t.TempDir()
+	src := filepath.Join("..", "..", "testdata", "host")
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"boot", "data", "scratch", "home", "srv/projects", "mnt/usb disk"} {
+		os.MkdirAll(filepath.Join(dir, "root", m), 0o755)
+	}
+	return dir, map[string]string{
+		"HOST_PROC":       filepath.Join(dir, "proc"),
+		"HOST_SYS":        filepath.Join(dir, "sys"),
+		"HOST_ROOT":       filepath.Join(dir, "root"),
+		"AFMC_STATE_DIR":  filepath.Join(dir, "state"),
+		"AFMC_LOGIN_NODE": "login01.af.example.org",
+		"AFMC_CLUSTER":    "TEST-AF",
+	}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// afmc runs the command in-process with env as its whole environment.
+func afmc(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb, func(k string) string { return env[k] })
+	return result{code, out.String(), errb.String()}
+}
+
+// docs parses NDJSON.
+func docs(t *testing.T, s string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		var d map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatalf("stdout line %q is not JSON: %v", sc.Text(), err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func kinds(ds []map[string]any) string {
+	var k []string
+	for _, d := range ds {
+		k = append(k, d["kind"].(string))
+	}
+	return strings.Join(k, " ")
+}
+
+func TestUsageErrors(t *testing.T) {
+	_, env := fixture(t)
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+	}{
+		{"unknown kind", []string{"collect", "dsik", "--json"}, nil, `unknown kind "dsik" (known: cpu, disk, host, mem, network)`},
+		{"bad flag", []string{"collect", "cpu", "--jsno"}, nil, "unknown flag --jsno"},
+		{"nothing named", []string{"collect"}, nil, "nothing to collect: name a kind"},
+		{"kinds and --all", []string{"collect", "cpu", "--all"}, nil, "name kinds or --all, not both"},
+		{"bad duration", []string{"collect", "cpu", "--timeout", "soon"}, nil, "--timeout"},
+		{"zero timeout", []string{"collect", "cpu", "--lock-timeout=0s"}, nil, "--lock-timeout must be positive, got 0s"},
+		{"post without token", []string{"collect", "cpu", "--post"}, nil, "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"},
+		{"post without cluster", []string{"collect", "cpu", "--post"}, map[string]string{"AFMC_TOKEN": "s3cret", "AFMC_CLUSTER": ""}, "--post needs --cluster"},
+		{"missing token file", []string{"collect", "cpu", "--post", "--token-file", "/nonexistent/token"}, nil, "--token-file: open /nonexistent/token"},
+		{"bad url", []string{"collect", "cpu", "--post", "--url", "ftp://x"}, map[string]string{"AFMC_TOKEN": "s3cret"}, "ftp"},
+		{"bad spool size", []string{"collect", "cpu", "--spool-max-bytes", "lots"}, nil, `bad size "lots"`},
+		{"bad env value", []string{"collect", "cpu"}, map[string]string{"AFMC_BATCH": "many"}, "--batch"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := map[string]string{}
+			for k, v := range env {
+				e[k] = v
+			}
+			for k, v := range tt.env {
+				e[k] = v
+			}
+			r := afmc(t, e, tt.args...)
+			if r.code != exitUsage {
+				t.Errorf("exit %d, want %d (stderr %q)", r.code, exitUsage, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.wantErr) {
+				t.Errorf("stderr %q does not contain %q", r.stderr, tt.wantErr)
+			}
+			if lines := strings.Count(strings.TrimSpace(r.stderr), "\n") + 1; lines != 1 {
+				t.Errorf("stderr has %d lines, want one: %q", lines, r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout not empty: %q", r.stdout)
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	_, env := fixture(t)
+	r := afmc(t, env, "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "collect") || !strings.Contains(r.stdout, "version") {
+		t.Errorf("--help: %d %q", r.code, r.stdout)
+	}
+	r = afmc(t, env, "collect", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "cpu, disk, host, mem, network") || !strings.Contains(r.stdout, "AFMC_TOKEN") {
+		t.Errorf("collect --help: %d %q", r.code, r.stdout)
+	}
+	r = afmc(t, env, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "afmc ") {
+		t.Errorf("version: %d %q", r.code, r.stdout)
+	}
+}
+
+func TestCollectJSONOnFixture(t *testing.T) {
+	_, env := fixture(t)
+	r := afmc(t, env, "collect", "cpu", "mem", "--json")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	want := `{"kind":"CPU","cluster":"TEST-AF","login_node":"login01.af.example.org","load":1.25}
+{"kind":"MEM","cluster":"TEST-AF","login_node":"login01.af.example.org","available":24915492864,"total":25276026880}
+`
+	if r.stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
+	}
+
+	// host = cpu, mem, disk, network; the first network run is a baseline.
+	r = afmc(t, env, "collect", "host", "--json", "-v")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if got := kinds(docs(t, r.stdout)); got != "CPU MEM DISK DISK DISK DISK DISK DISK" {
+		t.Errorf("kinds %s", got)
+	}
+	if !strings.Contains(r.stderr, "recording a baseline") {
+		t.Errorf("-v does not say why there is no NETWORK document: %s", r.stderr)
+	}
+}
+
+func TestTableOutput(t *testing.T) {
+	_, env := fixture(t)
+	r := afmc(t, env, "collect", "cpu", "mem", "disk", "--mount", "/data")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"cluster TEST-AF, login node login01.af.example.org", "CPU", "load=1.25", "total=23.5GiB", "mount=/data", "device=/dev/mapper/vg0-data"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestFailingCollectorDoesNotStopOthers(t *testing.T) {
+	dir, env := fixture(t)
+	r := afmc(t, env, "collect", "cpu", "disk", "--mount", "/data", "--mount", "/nope", "--json")
+	if r.code != exitFailed {
+		t.Errorf("exit %d, want %d", r.code, exitFailed)
+	}
+	if got := kinds(docs(t, r.stdout)); got != "CPU DISK" {
+		t.Errorf("documents %s, want CPU and the /data DISK", got)
+	}
+	if !strings.Contains(r.stderr, "mount /nope: not a mount point") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+
+	os.Remove(filepath.Join(dir, "proc", "meminfo"))
+	r = afmc(t, env, "collect", "cpu", "mem", "--json")
+	if r.code != exitFailed || kinds(docs(t, r.stdout)) != "CPU" || !strings.Contains(r.stderr, "collector mem: reading memory info") {
+		t.Errorf("missing meminfo: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestStateProblemsStillPrint(t *testing.T) {
+	dir, env := fixture(t)
+	// A state dir that cannot be created.
+	file := filepath.Join(dir, "plainfile")
+	os.WriteFile(file, nil, 0o600)
+	env["AFMC_STATE_DIR"] = filepath.Join(file, "state")
+	r := afmc(t, env, "collect", "cpu", "network", "--json")
+	if r.code != exitFailed || kinds(docs(t, r.stdout)) != "CPU" {
+		t.Errorf("unwritable state dir: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "state dir") || !strings.Contains(r.stderr, file) {
+		t.Errorf("unclear error: %q", r.stderr)
+	}
+
+	// Another run holds the lock.
+	env["AFMC_STATE_DIR"] = filepath.Join(dir, "state")
+	st, err := state.Open(context.Background(), env["AFMC_STATE_DIR"], time.Second, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r = afmc(t, env, "collect", "cpu", "--json", "--lock-timeout", "20ms")
+	if r.code != exitLocked || kinds(docs(t, r.stdout)) != "CPU" || !strings.Contains(r.stderr, "another afmc run holds the state lock") {
+		t.Errorf("locked: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestCorruptStateIsReplaced(t *testing.T) {
+	dir, env := fixture(t)
+	r := afmc(t, env, "collect", "network", "--json")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "state", state.FileName), []byte(`{"version":1,"sect`), 0o600)
+	r = afmc(t, env, "collect", "network", "--json")
+	if r.code != 0 || r.stdout != "" {
+		t.Errorf("corrupt state: exit %d, stdout %q; want a fresh baseline and no document", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "state file corrupt") {
+		t.Errorf("corruption not reported: %q", r.stderr)
+	}
+	// The baseline it recorded works for the next run.
+	os.WriteFile(filepath.Join(dir, "proc", "uptime"), []byte("86500.25 0\n"), 0o644)
+	r = afmc(t, env, "collect", "network", "--json")
+	if r.code != 0 || kinds(docs(t, r.stdout)) != "NETWORK" {
+		t.Errorf("after recovery: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestAllSkipsNothingOnThisHost(t *testing.T) {
+	_, env := fixture(t)
+	r := afmc(t, env, "collect", "--all", "--json")
+	if r.code != 0 || !strings.HasPrefix(kinds(docs(t, r.stdout)), "CPU MEM DISK") {
+		t.Errorf("--all: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}

@@ -1,0 +1,281 @@
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/atlas-af/afmc/document"
+)
+
+func docJSON(t *testing.T, d document.Document) string {
+	t.Helper()
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestCPUAndMemOnFixture(t *testing.T) {
+	env, _, _ := fixtureHost(t)
+	ctx := context.Background()
+	res, err := CPU{}.Collect(ctx, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := docJSON(t, res.Docs[0]), `{"kind":"CPU","cluster":"TEST-AF","login_node":"login01.af.example.org","load":1.25}`; got != want {
+		t.Errorf("CPU:\n got %s\nwant %s", got, want)
+	}
+	res, err = Mem{}.Collect(ctx, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := docJSON(t, res.Docs[0]), `{"kind":"MEM","cluster":"TEST-AF","login_node":"login01.af.example.org","available":24915492864,"total":25276026880}`; got != want {
+		t.Errorf("MEM:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestMemErrorsInsteadOfZeros(t *testing.T) {
+	env, dir, _ := fixtureHost(t)
+	ctx := context.Background()
+	os.Remove(filepath.Join(dir, "proc", "meminfo"))
+	_, err := Mem{}.Collect(ctx, env, nil)
+	checkErr(t, err, "reading memory info: open "+filepath.Join(dir, "proc", "meminfo"))
+
+	writeFile(t, filepath.Join(dir, "proc", "meminfo"), "MemTotal: 0 kB\nMemAvailable: 0 kB\n")
+	_, err = Mem{}.Collect(ctx, env, nil)
+	checkErr(t, err, "MemTotal is 0")
+}
+
+func TestDiskOnFixture(t *testing.T) {
+	env, dir, logs := fixtureHost(t)
+	ctx := context.Background()
+	d := Disk{}
+	res, err := d.Collect(ctx, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mounts []string
+	for _, doc := range res.Docs {
+		m, _ := doc.Fields.Get("mount")
+		mounts = append(mounts, m.(string))
+		if _, ok := doc.Fields.Get("io"); ok {
+			t.Errorf("first run: %s has io figures without a baseline", m)
+		}
+		for _, key := range []string{"kind", "cluster", "login_node", "mount", "device", "total", "used", "free", "utilization"} {
+			if _, ok := doc.Fields.Get(key); !ok {
+				t.Errorf("%s: no %s field", m, key)
+			}
+		}
+	}
+	if got := strings.Join(mounts, ","); got != "/,/boot,/data,/home,/mnt/usb disk,/scratch" {
+		t.Errorf("mounts %s", got)
+	}
+
+	// Second run: 10 s later, /data's dm-0 read 100 sectors in 4 reads and
+	// wrote 8 sectors in 1 write.
+	writeFile(t, filepath.Join(dir, "proc", "uptime"), "86410.25 170010.00\n")
+	b, _ := os.ReadFile(filepath.Join(dir, "proc", "diskstats"))
+	stats := strings.Replace(string(b),
+		"253       0 dm-0 50512 0 3910244 29338 160122 0 12810944",
+		"253       0 dm-0 50516 0 3910344 29338 160123 0 12810952", 1)
+	writeFile(t, filepath.Join(dir, "proc", "diskstats"), stats)
+	res2, err := d.Collect(ctx, env, res.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawData bool
+	for _, doc := range res2.Docs {
+		m, _ := doc.Fields.Get("mount")
+		io, ok := doc.Fields.Get("io")
+		switch m {
+		case "/home":
+			if ok {
+				t.Errorf("NFS mount has io figures: %v", io)
+			}
+		case "/data":
+			sawData = true
+			b, _ := json.Marshal(io)
+			if got, want := string(b), `{"interval":10,"read_bytes":51200,"write_bytes":4096,"reads":4,"writes":1}`; got != want {
+				t.Errorf("/data io: got %s want %s", got, want)
+			}
+		case "/", "/scratch", "/boot":
+			b, _ := json.Marshal(io)
+			if !ok || !strings.Contains(string(b), `"read_bytes":0,"write_bytes":0,"reads":0,"writes":0`) {
+				t.Errorf("%s io: got %s, want zero deltas", m, b)
+			}
+		}
+	}
+	if !sawData {
+		t.Error("no /data document")
+	}
+
+	// A counter going backwards (device re-created): no io, no negative delta.
+	writeFile(t, filepath.Join(dir, "proc", "uptime"), "86420.25 170020.00\n")
+	writeFile(t, filepath.Join(dir, "proc", "diskstats"), strings.Replace(stats, "dm-0 50516", "dm-0 16", 1))
+	res3, err := d.Collect(ctx, env, res2.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range res3.Docs {
+		if m, _ := doc.Fields.Get("mount"); m == "/data" {
+			if io, ok := doc.Fields.Get("io"); ok {
+				t.Errorf("/data after reset: io %v", io)
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "I/O counters went backwards") {
+		t.Errorf("reset not logged: %s", logs)
+	}
+}
+
+func TestDiskChosenMounts(t *testing.T) {
+	env, _, _ := fixtureHost(t)
+	d := Disk{Mounts: []string{"/data/", "/nonexistent", "/srv/projects"}}
+	res, err := d.Collect(context.Background(), env, nil)
+	// /nonexistent is an error for itself only; the others still come.
+	checkErr(t, err, "mount /nonexistent: not a mount point")
+	if len(res.Docs) != 2 {
+		t.Fatalf("got %d documents, want 2 (/data and /srv/projects)", len(res.Docs))
+	}
+	if m, _ := res.Docs[0].Fields.Get("mount"); m != "/data" {
+		t.Errorf("first mount %v, want /data (cleaned)", m)
+	}
+}
+
+func TestDiskStatfsFailureIsPerMount(t *testing.T) {
+	env, dir, _ := fixtureHost(t)
+	if err := os.RemoveAll(filepath.Join(dir, "root", "scratch")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Disk{}.Collect(context.Background(), env, nil)
+	checkErr(t, err, "mount /scratch: statfs "+filepath.Join(dir, "root", "scratch"))
+	if len(res.Docs) != 5 {
+		t.Errorf("got %d documents, want the 5 other mounts", len(res.Docs))
+	}
+}
+
+func TestNetworkDelta(t *testing.T) {
+	base := NetworkState{
+		HostClock:  HostClock{BootID: "b1", Uptime: 1000},
+		Interfaces: map[string]IfCounters{"eth0": {Sent: 100, Received: 1000}, "eth1": {Sent: 5, Received: 5}},
+	}
+	tests := []struct {
+		name       string
+		prev, cur  NetworkState
+		want       NetDelta
+		wantReason string
+	}{
+		{"first run", NetworkState{}, base, NetDelta{}, "no previous reading"},
+		{"growth", base, NetworkState{
+			HostClock:  HostClock{BootID: "b1", Uptime: 1300.0644},
+			Interfaces: map[string]IfCounters{"eth0": {Sent: 150, Received: 1900}, "eth1": {Sent: 10, Received: 5}},
+		}, NetDelta{Interval: 300.064, Sent: 55, Received: 900}, ""},
+		{"new interface waits for its baseline", base, NetworkState{
+			HostClock:  HostClock{BootID: "b1", Uptime: 1010},
+			Interfaces: map[string]IfCounters{"eth0": {Sent: 100, Received: 1000}, "eth1": {Sent: 5, Received: 5}, "eth2": {Sent: 7, Received: 7}},
+		}, NetDelta{Interval: 10}, ""},
+		{"reboot", base, NetworkState{
+			HostClock:  HostClock{BootID: "b2", Uptime: 2000},
+			Interfaces: base.Interfaces,
+		}, NetDelta{}, "rebooted"},
+		{"counter reset", base, NetworkState{
+			HostClock:  HostClock{BootID: "b1", Uptime: 1010},
+			Interfaces: map[string]IfCounters{"eth0": {Sent: 10, Received: 2000}, "eth1": {Sent: 5, Received: 5}},
+		}, NetDelta{}, "counters of eth0 went backwards"},
+		{"no time passed", base, base, NetDelta{}, "no time passed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, reason := NetworkDelta(tt.prev, tt.cur)
+			if tt.wantReason == "" && reason != "" || tt.wantReason != "" && !strings.Contains(reason, tt.wantReason) {
+				t.Errorf("reason %q, want %q", reason, tt.wantReason)
+			}
+			if got != tt.want {
+				t.Errorf("delta %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNetworkOnFixture(t *testing.T) {
+	env, dir, logs := fixtureHost(t)
+	ctx := context.Background()
+	n := Network{}
+	res, err := n.Collect(ctx, env, nil)
+	if err != nil || len(res.Docs) != 0 {
+		t.Fatalf("first run: %d docs, err %v; want a baseline only", len(res.Docs), err)
+	}
+	if !strings.Contains(logs.String(), "recording a baseline") {
+		t.Errorf("baseline not logged: %s", logs)
+	}
+	var st NetworkState
+	if err := json.Unmarshal(res.State, &st); err != nil {
+		t.Fatal(err)
+	}
+	// Physical interfaces only: eth0 and eno2 have a device; lo and the
+	// docker0 bridge do not.
+	if len(st.Interfaces) != 2 || st.Interfaces["eth0"].Received != 73810291827 || st.Interfaces["eno2"].Sent != 524288000 {
+		t.Errorf("baseline %+v", st)
+	}
+
+	writeFile(t, filepath.Join(dir, "proc", "uptime"), "86700.314 170000.50\n")
+	b, _ := os.ReadFile(filepath.Join(dir, "proc", "net", "dev"))
+	grown := strings.Replace(string(b), "eth0: 73810291827", "eth0: 73810292827", 1)
+	grown = strings.Replace(grown, "524288000  400000", "524288500  400000", 1)
+	grown = strings.Replace(grown, "lo: 918273645", "lo: 999999999", 1)
+	writeFile(t, filepath.Join(dir, "proc", "net", "dev"), grown)
+	res, err = n.Collect(ctx, env, res.State)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Docs) != 1 {
+		t.Fatalf("second run: %d docs", len(res.Docs))
+	}
+	want := `{"kind":"NETWORK","cluster":"TEST-AF","login_node":"login01.af.example.org","network":{"interval":300.064,"sent":500,"received":1000}}`
+	if got := docJSON(t, res.Docs[0]); got != want {
+		t.Errorf("\n got %s\nwant %s", got, want)
+	}
+
+	// --interface chooses, with patterns; one that matches nothing is an error.
+	res, err = Network{Interfaces: []string{"lo", "docker*"}}.Collect(ctx, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = NetworkState{}
+	json.Unmarshal(res.State, &st)
+	if len(st.Interfaces) != 2 || st.Interfaces["docker0"].Sent != 7000000 {
+		t.Errorf("chosen interfaces %+v", st.Interfaces)
+	}
+	_, err = Network{Interfaces: []string{"eth9"}}.Collect(ctx, env, nil)
+	checkErr(t, err, `--interface "eth9" matches no interface`)
+
+	// No physical interface (a container's veth): every one but lo.
+	os.RemoveAll(filepath.Join(dir, "sys", "class", "net", "eth0", "device"))
+	os.RemoveAll(filepath.Join(dir, "sys", "class", "net", "eno2", "device"))
+	res, err = n.Collect(ctx, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = NetworkState{}
+	json.Unmarshal(res.State, &st)
+	if len(st.Interfaces) != 3 {
+		t.Errorf("fallback interfaces %v, want eth0, eno2, docker0", st.Interfaces)
+	}
+}
+
+func TestNetworkBadInput(t *testing.T) {
+	env, dir, _ := fixtureHost(t)
+	ctx := context.Background()
+	writeFile(t, filepath.Join(dir, "proc", "net", "dev"), string(readFixture(t, "malformed/netdev-garbage")))
+	if _, err := (Network{}).Collect(ctx, env, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "proc", "net", "dev")) {
+		t.Errorf("garbage net/dev: error %v, want one naming the file", err)
+	}
+	os.Remove(filepath.Join(dir, "proc", "uptime"))
+	_, err := Network{}.Collect(ctx, env, nil)
+	checkErr(t, err, "reading uptime")
+}
