@@ -18,7 +18,7 @@ type fake struct {
 	collect func(ctx context.Context) (Result, error)
 }
 
-func (f fake) Name() string          { return f.name }
+func (f fake) Name() string         { return f.name }
 func (f fake) Available(*Env) error { return f.missing }
 func (f fake) Collect(ctx context.Context, _ *Env, _ json.RawMessage) (Result, error) {
 	return f.collect(ctx)

@@ -14,7 +14,7 @@ import (
 // CPU reports the one-minute load average as kind CPU.
 type CPU struct{}
 
-func (CPU) Name() string          { return "cpu" }
+func (CPU) Name() string         { return "cpu" }
 func (CPU) Available(*Env) error { return nil }
 
 func (CPU) Collect(_ context.Context, env *Env, _ json.RawMessage) (Result, error) {

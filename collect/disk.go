@@ -23,7 +23,7 @@ type Disk struct {
 	StatTimeout time.Duration // one statfs; a dead NFS server hangs it forever
 }
 
-func (Disk) Name() string          { return "disk" }
+func (Disk) Name() string         { return "disk" }
 func (Disk) Available(*Env) error { return nil }
 
 // DiskState is the disk collector's state section: the I/O counters of the

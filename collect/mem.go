@@ -19,7 +19,7 @@ import (
 // zeros, and no error, when meminfo cannot be read.
 type Mem struct{}
 
-func (Mem) Name() string          { return "mem" }
+func (Mem) Name() string         { return "mem" }
 func (Mem) Available(*Env) error { return nil }
 
 func (Mem) Collect(_ context.Context, env *Env, _ json.RawMessage) (Result, error) {

@@ -25,7 +25,7 @@ type Network struct {
 	Interfaces []string // shell patterns; empty: the physical ones
 }
 
-func (Network) Name() string          { return "network" }
+func (Network) Name() string         { return "network" }
 func (Network) Available(*Env) error { return nil }
 
 // NetworkState is the network collector's state section.
