@@ -42,7 +42,7 @@ type Config struct {
 
 // PostConfig is how documents are delivered.
 type PostConfig struct {
-	Sender output.SenderConfig
+	Sender *output.Sender
 	Spool  output.SpoolLimits
 }
 
@@ -175,25 +175,13 @@ func toItems(docs []document.Document) ([]output.Item, error) {
 	return items, errors.Join(errs...)
 }
 
-func newSender(cfg Config) (*output.Sender, error) {
-	sc := cfg.Post.Sender
-	sc.Logger = cfg.Env.Log
-	return output.NewSender(sc)
-}
-
 // deliverSpooled sends what the spool holds, oldest first, and rewrites it
 // without what was settled.
 func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, committed uint64, rep *Report) {
 	log := cfg.Env.Log
 	rep.Dropped = spool.Dropped
-	sender, err := newSender(cfg)
-	if err != nil {
-		log.Error("cannot send", "error", err)
-	} else {
-		stats := sender.Send(ctx, spool.Pending(committed), spool.Ack)
-		sender.Close()
-		rep.Delivered, rep.Rejected = stats.Delivered, stats.Rejected
-	}
+	stats := cfg.Post.Sender.Send(ctx, spool.Pending(committed), spool.Ack)
+	rep.Delivered, rep.Rejected = stats.Delivered, stats.Rejected
 	if err := spool.Close(); err != nil {
 		log.Error("spool", "error", err)
 	}
@@ -209,14 +197,7 @@ func deliverUnspooled(ctx context.Context, cfg Config, items []output.Item, rep 
 	for i := range items {
 		items[i].ID = uint64(i + 1)
 	}
-	sender, err := newSender(cfg)
-	if err != nil {
-		cfg.Env.Log.Error("cannot send", "error", err)
-		rep.Lost = len(items)
-		return
-	}
-	defer sender.Close()
-	stats := sender.Send(ctx, items, func(uint64, output.Outcome) {})
+	stats := cfg.Post.Sender.Send(ctx, items, func(uint64, output.Outcome) {})
 	rep.Delivered, rep.Rejected, rep.Lost = stats.Delivered, stats.Rejected, stats.Pending
 	if rep.Lost > 0 {
 		cfg.Env.Log.Error("documents not delivered and not spooled: lost", "documents", rep.Lost)

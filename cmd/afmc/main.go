@@ -213,10 +213,11 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 		cfg.Format = runner.FormatTable
 	}
 	if c.Post {
-		post, msg := c.postConfig(getenv)
+		post, msg := c.postConfig(getenv, log)
 		if msg != "" {
 			return usage("%s", msg)
 		}
+		defer post.Sender.Close()
 		cfg.Post = post
 	}
 
@@ -227,7 +228,7 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 }
 
 // postConfig checks what --post needs, before anything is collected.
-func (c *collectCmd) postConfig(getenv func(string) string) (*runner.PostConfig, string) {
+func (c *collectCmd) postConfig(getenv func(string) string, log *slog.Logger) (*runner.PostConfig, string) {
 	token := strings.TrimSpace(getenv("AFMC_TOKEN"))
 	if c.TokenFile != "" {
 		b, err := os.ReadFile(c.TokenFile)
@@ -248,23 +249,22 @@ func (c *collectCmd) postConfig(getenv func(string) string) (*runner.PostConfig,
 	case c.MaxInFlight < 1:
 		return nil, fmt.Sprintf("--max-in-flight must be at least 1, got %d", c.MaxInFlight)
 	}
-	sc := output.SenderConfig{
+	// Built before anything is collected: a bad URL or CA file is a usage
+	// error.
+	s, err := output.NewSender(output.SenderConfig{
 		URL:         c.URL,
 		Token:       token,
 		CAFile:      c.CAFile,
 		Batch:       c.Batch,
 		Concurrency: c.MaxInFlight,
 		UserAgent:   "afmc/" + buildVersion(),
-	}
-	// Build one now so that a bad URL or CA file is a usage error, found
-	// before anything is collected.
-	s, err := output.NewSender(sc)
+		Logger:      log,
+	})
 	if err != nil {
 		return nil, err.Error()
 	}
-	s.Close()
 	return &runner.PostConfig{
-		Sender: sc,
+		Sender: s,
 		Spool:  output.SpoolLimits{MaxBytes: int64(c.SpoolMaxBytes), MaxAge: c.SpoolMaxAge},
 	}, ""
 }

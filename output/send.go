@@ -1,0 +1,757 @@
+// Package output delivers collected JSON documents to a Logstash http input.
+//
+// Delivery is at-least-once: a document is reported Delivered only after a
+// 2xx answer, and everything that could not be settled is reported Pending so
+// the caller keeps it in its spool for the next run.
+package output
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Item is one document waiting for delivery.
+type Item struct {
+	ID          uint64    // spool id, opaque to the sender
+	Doc         []byte    // the document: a compact JSON object, WITHOUT token/timestamp
+	CollectedAt time.Time // when it was collected; sent as "timestamp" (epoch milliseconds)
+}
+
+// Outcome is the final state of one item after Send.
+type Outcome int
+
+const (
+	Delivered Outcome = iota + 1 // a 2xx confirmed it: remove from the spool
+	Rejected                     // permanently refused by the endpoint: drop it, it was logged
+	Pending                      // not delivered this run: keep it
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Delivered:
+		return "delivered"
+	case Rejected:
+		return "rejected"
+	case Pending:
+		return "pending"
+	}
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// SenderConfig configures a Sender. Zero values select the defaults.
+type SenderConfig struct {
+	URL            string        // e.g. https://af.atlas-ml.org/
+	Token          string        // added to every document as "token"; never logged
+	CAFile         string        // optional PEM bundle appended to the system roots
+	Batch          int           // <=1: one document per POST; N>1: JSON arrays of up to N documents
+	Concurrency    int           // requests in flight at most; default 4
+	RequestTimeout time.Duration // per request; default 10s
+	BackoffBase    time.Duration // default 500ms
+	BackoffMax     time.Duration // default 30s
+	UserAgent      string        // default "afmc"
+	Logger         *slog.Logger  // nil → discard
+}
+
+// SendStats summarises one Send call. Requests counts every HTTP attempt,
+// Retries the attempts that repeated a failed request.
+type SendStats struct {
+	Delivered, Rejected, Pending, Requests, Retries int
+}
+
+const (
+	defaultConcurrency    = 4
+	defaultRequestTimeout = 10 * time.Second
+	defaultBackoffBase    = 500 * time.Millisecond
+	defaultBackoffMax     = 30 * time.Second
+	defaultUserAgent      = "afmc"
+
+	// drainLimit bounds how much of a response body is read so the
+	// connection can be reused without trusting the server's body size.
+	drainLimit = 64 << 10
+	// excerptLimit bounds the response body excerpt put in log lines.
+	excerptLimit = 200
+)
+
+// Sender posts documents to one endpoint. It is safe for concurrent use,
+// but a one-shot CLI normally calls Send once.
+type Sender struct {
+	cfg    SenderConfig
+	logURL string // userinfo removed, safe to log
+	// template is copied for every request: building one from scratch
+	// re-parses the URL and allocates a header map each time. Its URL and
+	// Header are shared read-only, as the RoundTripper contract allows.
+	template  *http.Request
+	client    *http.Client
+	transport *http.Transport
+	log       *slog.Logger
+
+	// tokenField is `"token":"<escaped>","timestamp":`, spliced into every document.
+	tokenField []byte
+	// secrets are strings scrubbed from anything logged (raw and JSON-escaped token).
+	secrets []string
+
+	now    func() time.Time                        // replaceable in tests
+	jitter func(limit time.Duration) time.Duration // uniform in [0, limit]
+}
+
+// NewSender validates cfg and builds the HTTP client.
+func NewSender(cfg SenderConfig) (*Sender, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		// The raw URL may hold credentials: report only the parser's reason.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("output: invalid URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("output: invalid URL %s: scheme must be http or https", redactURL(u))
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("output: invalid URL %s: no host", redactURL(u))
+	}
+
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = defaultConcurrency
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = defaultBackoffBase
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = defaultBackoffMax
+	}
+	if cfg.BackoffMax < cfg.BackoffBase {
+		cfg.BackoffMax = cfg.BackoffBase
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = defaultUserAgent
+	}
+	if cfg.Batch < 1 {
+		cfg.Batch = 1
+	}
+
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("output: reading CA file %q: %w", cfg.CAFile, err)
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("output: CA file %q holds no PEM certificate", cfg.CAFile)
+		}
+	}
+
+	transport := &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   cfg.RequestTimeout,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots},
+		TLSHandshakeTimeout: cfg.RequestTimeout,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        cfg.Concurrency,
+		MaxIdleConnsPerHost: cfg.Concurrency,
+		// Capping connections at the concurrency keeps a busy run on a fixed
+		// set of keep-alive connections instead of dialing extras while a
+		// finished connection is on its way back to the idle pool.
+		MaxConnsPerHost: cfg.Concurrency,
+		IdleConnTimeout: 90 * time.Second,
+		WriteBufferSize: 64 << 10,
+		ReadBufferSize:  16 << 10,
+	}
+	client := &http.Client{
+		Transport: transport,
+		// A redirect would turn the POST into a GET and could "succeed"
+		// without delivering anything; report the 3xx instead.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	tok, err := json.Marshal(cfg.Token)
+	if err != nil {
+		return nil, fmt.Errorf("output: encoding token: %w", err)
+	}
+	field := make([]byte, 0, len(tok)+24)
+	field = append(field, `"token":`...)
+	field = append(field, tok...)
+	field = append(field, `,"timestamp":`...)
+
+	var secrets []string
+	if cfg.Token != "" {
+		secrets = append(secrets, cfg.Token)
+		if esc := string(tok[1 : len(tok)-1]); esc != cfg.Token {
+			secrets = append(secrets, esc)
+		}
+	}
+
+	template := &http.Request{
+		Method:     http.MethodPost,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header: http.Header{
+			"Content-Type": {"application/json"},
+			"User-Agent":   {cfg.UserAgent},
+		},
+		Host: u.Host,
+	}
+
+	return &Sender{
+		cfg:        cfg,
+		logURL:     redactURL(u),
+		template:   template,
+		client:     client,
+		transport:  transport,
+		log:        logger,
+		tokenField: field,
+		secrets:    secrets,
+		now:        time.Now,
+		jitter: func(limit time.Duration) time.Duration {
+			return time.Duration(rand.Int64N(int64(limit) + 1))
+		},
+	}, nil
+}
+
+// Close closes idle keep-alive connections.
+func (s *Sender) Close() {
+	s.transport.CloseIdleConnections()
+}
+
+// redactURL renders u without userinfo, which may hold credentials.
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("redacted")
+	}
+	return c.String()
+}
+
+// Send delivers items until all are settled or ctx ends. Items are
+// dispatched in the given order. ack is called exactly once per item; calls
+// are serialized.
+func (s *Sender) Send(ctx context.Context, items []Item, ack func(id uint64, o Outcome)) SendStats {
+	if ack == nil {
+		ack = func(uint64, Outcome) {}
+	}
+	r := &run{
+		s:       s,
+		items:   items,
+		ack:     ack,
+		settled: make([]bool, len(items)),
+		stopCh:  make(chan struct{}),
+	}
+	r.render()
+
+	spans := r.spans()
+	if len(spans) > 0 {
+		work := make(chan span)
+		var wg sync.WaitGroup
+		for range min(s.cfg.Concurrency, len(spans)) {
+			wg.Go(func() {
+				for sp := range work {
+					r.deliver(ctx, sp)
+				}
+			})
+		}
+	dispatch:
+		for _, sp := range spans {
+			select {
+			case work <- sp:
+			case <-ctx.Done():
+				break dispatch
+			case <-r.stopCh:
+				break dispatch
+			}
+		}
+		close(work)
+		wg.Wait()
+	}
+
+	// Whatever was not dispatched or settled stays in the spool.
+	r.mu.Lock()
+	for i := range items {
+		r.settleLocked(i, Pending)
+	}
+	stats := r.stats
+	r.mu.Unlock()
+	return stats
+}
+
+// span is a half-open range of positions in run.docs.
+type span struct{ lo, hi int }
+
+// run is the state of one Send call.
+type run struct {
+	s     *Sender
+	items []Item
+	ack   func(uint64, Outcome)
+
+	// arena holds every valid rendered document back to back, separated by
+	// commas, so any consecutive range is a ready-made array body without
+	// copying. It is never modified after render, which matters because the
+	// transport may still read a request body after the response arrived.
+	arena []byte
+	docs  []docRef
+
+	// stopped ends dispatching and retrying early: after a configuration
+	// error, or when retrying would outlast the deadline.
+	stopped  atomic.Bool
+	stopOnce sync.Once
+	stopCh   chan struct{}
+	haltLog  sync.Once
+	giveUp   sync.Once
+
+	mu      sync.Mutex // serializes ack and guards settled, stats
+	settled []bool
+	stats   SendStats
+}
+
+// docRef locates one rendered document in run.arena.
+type docRef struct {
+	item       int // index into run.items
+	start, end int // arena[start:end] is the document
+}
+
+// render splices token and timestamp into every document. Documents that
+// are not JSON objects are rejected here.
+func (r *run) render() {
+	size := 0
+	for i := range r.items {
+		size += len(r.items[i].Doc) + len(r.s.tokenField) + 24
+	}
+	r.arena = make([]byte, 0, size)
+	r.docs = make([]docRef, 0, len(r.items))
+
+	for i := range r.items {
+		doc := bytes.TrimSpace(r.items[i].Doc)
+		if len(doc) < 2 || doc[0] != '{' || doc[len(doc)-1] != '}' {
+			r.s.log.Error("output: document is not a JSON object, dropping it", "id", r.items[i].ID)
+			r.settle([]int{i}, Rejected)
+			continue
+		}
+		if len(r.docs) > 0 {
+			r.arena = append(r.arena, ',')
+		}
+		start := len(r.arena)
+		r.arena = appendDoc(r.arena, doc, r.s.tokenField, r.items[i].CollectedAt)
+		r.docs = append(r.docs, docRef{item: i, start: start, end: len(r.arena)})
+	}
+}
+
+// appendDoc appends doc (a trimmed JSON object) with the token field and the
+// timestamp inserted before its closing brace.
+func appendDoc(dst, doc, tokenField []byte, at time.Time) []byte {
+	body := doc[:len(doc)-1]
+	dst = append(dst, body...)
+	// The byte before the closing brace is '{' only for an empty object.
+	if inner := bytes.TrimRight(body, " \t\r\n"); inner[len(inner)-1] != '{' {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, tokenField...)
+	dst = strconv.AppendInt(dst, at.UnixMilli(), 10)
+	return append(dst, '}')
+}
+
+// spans cuts the rendered documents into request-sized groups, in order.
+func (r *run) spans() []span {
+	n := r.s.cfg.Batch
+	out := make([]span, 0, (len(r.docs)+n-1)/n)
+	for lo := 0; lo < len(r.docs); lo += n {
+		out = append(out, span{lo: lo, hi: min(lo+n, len(r.docs))})
+	}
+	return out
+}
+
+// settle records outcome o for the given items and acks each not yet settled.
+func (r *run) settle(idx []int, o Outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, i := range idx {
+		r.settleLocked(i, o)
+	}
+}
+
+func (r *run) settleSpan(sp span, o Outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range r.docs[sp.lo:sp.hi] {
+		r.settleLocked(d.item, o)
+	}
+}
+
+func (r *run) settleLocked(i int, o Outcome) {
+	if r.settled[i] {
+		return
+	}
+	r.settled[i] = true
+	switch o {
+	case Delivered:
+		r.stats.Delivered++
+	case Rejected:
+		r.stats.Rejected++
+	default:
+		r.stats.Pending++
+	}
+	r.ack(r.items[i].ID, o)
+}
+
+func (r *run) countRequest(retry bool) {
+	r.mu.Lock()
+	r.stats.Requests++
+	if retry {
+		r.stats.Retries++
+	}
+	r.mu.Unlock()
+}
+
+func (r *run) stop() {
+	r.stopOnce.Do(func() {
+		r.stopped.Store(true)
+		close(r.stopCh)
+	})
+}
+
+// halt stops all further sending after a configuration error.
+func (r *run) halt(res result) {
+	r.haltLog.Do(func() {
+		r.s.log.Error("output: endpoint refused the request; check URL and token, keeping documents for the next run",
+			r.s.logAttrs(res)...)
+	})
+	r.stop()
+}
+
+// pastDeadline reports whether waiting d would outlast ctx's deadline. If
+// so the run stops: every further request would meet the same failure
+// with no time left to retry it, so the time is better left to the caller.
+func (r *run) pastDeadline(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	if !ok || r.s.now().Add(d).Before(deadline) {
+		return false
+	}
+	r.giveUp.Do(func() {
+		r.s.log.Warn("output: next retry would pass the deadline, keeping documents for the next run", "wait", d)
+	})
+	r.stop()
+	return true
+}
+
+// deliver sends sp, retrying transient failures and splitting refused
+// batches, until every document in it is settled.
+func (r *run) deliver(ctx context.Context, sp span) {
+	for attempt := 0; ; attempt++ {
+		if r.stopped.Load() || ctx.Err() != nil {
+			r.settleSpan(sp, Pending)
+			return
+		}
+		res := r.s.post(ctx, r.body(sp))
+		r.countRequest(attempt > 0)
+		if ctx.Err() != nil {
+			// Whatever happened, the run is over; a late 2xx still counts.
+			if res.err == nil && res.status/100 == 2 {
+				r.settleSpan(sp, Delivered)
+			} else {
+				r.settleSpan(sp, Pending)
+			}
+			return
+		}
+
+		switch classify(res) {
+		case actDeliver:
+			r.settleSpan(sp, Delivered)
+			return
+
+		case actRetry:
+			r.s.log.Warn("output: request failed, will retry", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo, "attempt", attempt+1)...)
+			wait := r.s.backoff(attempt)
+			if res.retryAfter > wait {
+				wait = res.retryAfter
+			}
+			if r.pastDeadline(ctx, wait) || !r.sleep(ctx, wait) {
+				r.settleSpan(sp, Pending)
+				return
+			}
+
+		case actSplit:
+			if sp.hi-sp.lo == 1 {
+				d := r.docs[sp.lo]
+				r.s.log.Error("output: endpoint rejected document, dropping it",
+					append(r.s.logAttrs(res), "id", r.items[d.item].ID)...)
+				r.settle([]int{d.item}, Rejected)
+				return
+			}
+			r.s.log.Warn("output: endpoint refused batch, splitting it", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo)...)
+			mid := sp.lo + (sp.hi-sp.lo)/2
+			r.deliver(ctx, span{sp.lo, mid})
+			r.deliver(ctx, span{mid, sp.hi})
+			return
+
+		case actHalt:
+			r.halt(res)
+			r.settleSpan(sp, Pending)
+			return
+		}
+	}
+}
+
+// sleep waits d unless the run ends first; it reports whether to go on.
+func (r *run) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return !r.stopped.Load()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return !r.stopped.Load()
+	case <-ctx.Done():
+		return false
+	case <-r.stopCh:
+		return false
+	}
+}
+
+// body returns the request body for sp: the bare object for a single
+// document with Batch<=1, otherwise a JSON array.
+func (r *run) body(sp span) reqBody {
+	b := r.arena[r.docs[sp.lo].start:r.docs[sp.hi-1].end]
+	return reqBody{docs: b, array: r.s.cfg.Batch > 1}
+}
+
+// backoff returns a full-jitter delay for the given zero-based attempt.
+func (s *Sender) backoff(attempt int) time.Duration {
+	limit := s.cfg.BackoffMax
+	if attempt < 62 {
+		if d := s.cfg.BackoffBase << attempt; d > 0 && d>>attempt == s.cfg.BackoffBase && d < limit {
+			limit = d
+		}
+	}
+	return s.jitter(limit)
+}
+
+// reqBody is a request body over immutable arena bytes.
+type reqBody struct {
+	docs  []byte
+	array bool // wrap docs in [ ]
+}
+
+func (b reqBody) len() int64 {
+	if b.array {
+		return int64(len(b.docs) + 2)
+	}
+	return int64(len(b.docs))
+}
+
+func (b reqBody) reader() io.ReadCloser {
+	if !b.array {
+		return io.NopCloser(bytes.NewReader(b.docs))
+	}
+	return &arrayReader{docs: b.docs}
+}
+
+// arrayReader yields "[" + docs + "]" without copying docs.
+type arrayReader struct {
+	docs []byte
+	pos  int // position in the virtual stream of len(docs)+2 bytes
+}
+
+func (a *arrayReader) Read(p []byte) (int, error) {
+	total := len(a.docs) + 2
+	n := 0
+	for n < len(p) && a.pos < total {
+		switch a.pos {
+		case 0:
+			p[n] = '['
+			n++
+			a.pos++
+		case total - 1:
+			p[n] = ']'
+			n++
+			a.pos++
+		default:
+			c := copy(p[n:], a.docs[a.pos-1:])
+			n += c
+			a.pos += c
+		}
+	}
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (a *arrayReader) Close() error { return nil }
+
+// result is what one HTTP attempt produced.
+type result struct {
+	status     int
+	retryAfter time.Duration
+	excerpt    string // response body excerpt, control chars replaced, secrets removed
+	err        error  // transport error, already stripped of the URL
+}
+
+// post performs one HTTP attempt.
+func (s *Sender) post(ctx context.Context, body reqBody) result {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+
+	req := s.template.WithContext(ctx)
+	req.Body = body.reader()
+	req.ContentLength = body.len()
+	// GetBody lets the transport replay the body on a stale keep-alive
+	// connection that failed before anything was written.
+	req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return result{err: stripURL(err)}
+	}
+	defer resp.Body.Close()
+
+	res := result{status: resp.StatusCode}
+	if resp.StatusCode/100 == 2 {
+		// Drain so the connection goes back to the pool.
+		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+		return res
+	}
+	buf, _ := io.ReadAll(io.LimitReader(resp.Body, drainLimit))
+	res.excerpt = s.excerpt(buf)
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		res.retryAfter, _ = parseRetryAfter(v, s.now())
+	}
+	return res
+}
+
+// stripURL drops the *url.Error wrapper, whose message repeats the request
+// URL (possibly with a user name); the logs carry a redacted URL instead.
+func stripURL(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}
+
+// excerpt makes a short, single-line, secret-free excerpt of a response body.
+func (s *Sender) excerpt(body []byte) string {
+	text := string(body)
+	// Scrub before truncating so a cut cannot leave part of a secret behind.
+	for _, sec := range s.secrets {
+		text = strings.ReplaceAll(text, sec, "[REDACTED]")
+	}
+	if len(text) > excerptLimit {
+		text = text[:excerptLimit]
+		for len(text) > 0 && !utf8.ValidString(text) {
+			text = text[:len(text)-1]
+		}
+		text += "..."
+	}
+	text = strings.ToValidUTF8(text, "?")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, text)
+}
+
+// logAttrs describes res for a log line.
+func (s *Sender) logAttrs(res result) []any {
+	attrs := []any{"url", s.logURL}
+	if res.err != nil {
+		msg := res.err.Error()
+		for _, sec := range s.secrets {
+			msg = strings.ReplaceAll(msg, sec, "[REDACTED]")
+		}
+		return append(attrs, "error", msg)
+	}
+	attrs = append(attrs, "status", res.status, "body", res.excerpt)
+	if res.retryAfter > 0 {
+		attrs = append(attrs, "retry_after", res.retryAfter)
+	}
+	return attrs
+}
+
+type action int
+
+const (
+	actDeliver action = iota
+	actRetry
+	actSplit // isolate the refused document(s); a single one is rejected
+	actHalt  // configuration problem: stop the run, keep everything
+)
+
+func classify(res result) action {
+	if res.err != nil {
+		// A certificate the roots do not trust will not fix itself within
+		// the run; retrying would only burn the deadline.
+		var cerr *tls.CertificateVerificationError
+		if errors.As(res.err, &cerr) {
+			return actHalt
+		}
+		return actRetry
+	}
+	switch c := res.status; {
+	case c/100 == 2:
+		return actDeliver
+	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests, c/100 == 5:
+		return actRetry
+	case c == http.StatusUnauthorized, c == http.StatusForbidden,
+		c == http.StatusNotFound, c == http.StatusMethodNotAllowed:
+		return actHalt
+	case c/100 == 4:
+		// 400, 413, 422 and the rest: something in the body is refused.
+		return actSplit
+	default:
+		// 1xx/3xx: the URL does not point at the input.
+		return actHalt
+	}
+}
+
+// parseRetryAfter reads a Retry-After value: delta-seconds or an HTTP-date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseUint(v, 10, 63); err == nil {
+		const maxSecs = uint64(1<<63-1) / uint64(time.Second)
+		return time.Duration(min(secs, maxSecs)) * time.Second, true
+	} else if numErr, ok := err.(*strconv.NumError); ok && errors.Is(numErr.Err, strconv.ErrRange) {
+		return time.Duration(1<<63 - 1), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}

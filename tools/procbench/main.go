@@ -1,0 +1,102 @@
+// Command procbench measures a whole afmc process: the median wall time
+// over repeated runs, and the peak RSS as GNU time reports it. RSS must come
+// from a small parent: a child of a large process (a Go test binary) can
+// report its parent's high-water mark as its own.
+//
+//	go run ./tools/procbench -n 50 -max-ms 6 -max-rss-mib 10 -- bin/afmc collect host --json
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	n := flag.Int("n", 50, "runs")
+	maxMS := flag.Float64("max-ms", 0, "fail when the median wall time exceeds this (0: report only)")
+	maxRSS := flag.Float64("max-rss-mib", 0, "fail when the median peak RSS exceeds this (0: report only)")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: procbench [-n N] -- COMMAND [ARGS...]")
+		os.Exit(2)
+	}
+	// A few runs first: the page cache and the state file settle.
+	for i := 0; i < 3; i++ {
+		if err := exec.Command(args[0], args[1:]...).Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "procbench: %s: %v\n", strings.Join(args, " "), err)
+			os.Exit(1)
+		}
+	}
+	walls := make([]float64, 0, *n)
+	for i := 0; i < *n; i++ {
+		cmd := exec.Command(args[0], args[1:]...)
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "procbench: run %d: %v\n", i, err)
+			os.Exit(1)
+		}
+		walls = append(walls, float64(time.Since(start).Microseconds())/1000)
+	}
+	rss := make([]float64, 0, *n)
+	for i := 0; i < *n; i++ {
+		var errb bytes.Buffer
+		cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M"}, args...)...)
+		cmd.Stderr = &errb
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "procbench: /usr/bin/time: %v: %s\n", err, errb.String())
+			os.Exit(1)
+		}
+		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+		kib, err := strconv.ParseFloat(lines[len(lines)-1], 64)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "procbench: reading /usr/bin/time's output %q: %v\n", errb.String(), err)
+			os.Exit(1)
+		}
+		rss = append(rss, kib/1024)
+	}
+	wall, mem := median(walls), median(rss)
+	fmt.Printf("%s: %d runs, median wall %.2f ms (min %.2f, max %.2f), median peak RSS %.2f MiB (max %.2f)\n",
+		strings.Join(args, " "), *n, wall, minOf(walls), maxOf(walls), mem, maxOf(rss))
+	failed := false
+	if *maxMS > 0 && wall > *maxMS {
+		fmt.Printf("FAIL: median wall %.2f ms is over the %.2f ms target\n", wall, *maxMS)
+		failed = true
+	}
+	if *maxRSS > 0 && mem > *maxRSS {
+		fmt.Printf("FAIL: median peak RSS %.2f MiB is over the %.2f MiB target\n", mem, *maxRSS)
+		failed = true
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func minOf(xs []float64) float64 {
+	m := xs[0]
+	for _, x := range xs {
+		m = min(m, x)
+	}
+	return m
+}
+
+func maxOf(xs []float64) float64 {
+	m := xs[0]
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
