@@ -460,7 +460,7 @@ func (r *run) pastDeadline(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 	r.giveUp.Do(func() {
-		r.s.log.Warn("output: next retry would pass the deadline, keeping documents for the next run", "wait", d)
+		r.s.log.Info("output: next retry would pass the deadline, keeping documents for the next run", "wait", d)
 	})
 	r.stop()
 	return true
@@ -492,7 +492,7 @@ func (r *run) deliver(ctx context.Context, sp span) {
 			return
 
 		case actRetry:
-			r.s.log.Warn("output: request failed, will retry", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo, "attempt", attempt+1)...)
+			r.s.log.Info("output: request failed, will retry", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo, "attempt", attempt+1)...)
 			wait := r.s.backoff(attempt)
 			if res.retryAfter > wait {
 				wait = res.retryAfter
@@ -510,7 +510,7 @@ func (r *run) deliver(ctx context.Context, sp span) {
 				r.settle([]int{d.item}, Rejected)
 				return
 			}
-			r.s.log.Warn("output: endpoint refused batch, splitting it", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo)...)
+			r.s.log.Info("output: endpoint refused batch, splitting it", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo)...)
 			mid := sp.lo + (sp.hi-sp.lo)/2
 			r.deliver(ctx, span{sp.lo, mid})
 			r.deliver(ctx, span{mid, sp.hi})

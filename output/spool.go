@@ -51,6 +51,8 @@ type Spool struct {
 	settled map[uint64]bool
 	nextID  uint64
 	acks    *os.File
+	limits  SpoolLimits
+	now     time.Time
 	log     *slog.Logger
 	Dropped int // documents dropped for the limits or as unreadable, this run
 }
@@ -59,7 +61,7 @@ type Spool struct {
 // before it saved its state (Gen > committed) are discarded: that run's
 // intervals are collected again. Then the limits are applied.
 func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, log *slog.Logger) (*Spool, error) {
-	s := &Spool{dir: dir, settled: map[uint64]bool{}, nextID: 1, log: log}
+	s := &Spool{dir: dir, settled: map[uint64]bool{}, nextID: 1, limits: limits, now: now, log: log}
 	// Temp files of a rewrite that was killed; we hold the lock, so no live
 	// run is writing one.
 	old, _ := filepath.Glob(filepath.Join(dir, ".spool-*.tmp"))
@@ -72,7 +74,7 @@ func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, 
 	if err := s.readRecords(committed); err != nil {
 		return nil, err
 	}
-	s.applyLimits(limits, now)
+	s.applyLimits()
 	return s, nil
 }
 
@@ -148,10 +150,13 @@ func (s *Spool) readRecords(committed uint64) error {
 	return nil
 }
 
-func (s *Spool) applyLimits(l SpoolLimits, now time.Time) {
+// applyLimits drops the oldest documents beyond the limits. Documents
+// already settled this run are not counted as dropped.
+func (s *Spool) applyLimits() {
+	l := s.limits
 	drop := 0
 	if l.MaxAge > 0 {
-		cutoff := now.Add(-l.MaxAge).UnixMilli()
+		cutoff := s.now.Add(-l.MaxAge).UnixMilli()
 		for drop < len(s.recs) && s.recs[drop].T < cutoff {
 			drop++
 		}
@@ -174,6 +179,7 @@ func (s *Spool) applyLimits(l SpoolLimits, now time.Time) {
 		drop += n
 	}
 	s.Dropped += drop
+	// The dropped records go with the next rewrite; their ids stay used.
 	s.recs = s.recs[drop:]
 }
 
@@ -210,6 +216,8 @@ func (s *Spool) Append(docs []Item, gen uint64) ([]Item, error) {
 	}
 	s.nextID += uint64(len(docs))
 	s.recs = append(s.recs, recs...)
+	// The bound holds with this run's documents too: the oldest go first.
+	s.applyLimits()
 	return out, nil
 }
 

@@ -63,13 +63,14 @@ type collectCmd struct {
 	CollectorTimeout time.Duration `help:"How long one collector may take." default:"30s"`
 	Timeout          time.Duration `help:"Deadline for the whole run, delivery included." default:"2m"`
 
-	URL           string        `name:"url" help:"Endpoint documents are POSTed to." default:"https://af.atlas-ml.org/"`
-	TokenFile     string        `help:"File holding the token (or set AFMC_TOKEN). Never pass a token on the command line." placeholder:"FILE" type:"path"`
-	CAFile        string        `name:"ca-file" help:"PEM bundle of a site CA, added to the system roots." placeholder:"FILE" type:"path"`
-	Batch         int           `help:"Documents per POST; above 1 they are sent as JSON arrays." default:"1"`
-	MaxInFlight   int           `help:"Requests in flight at most." default:"4"`
-	SpoolMaxBytes byteSize      `help:"Bound on the spool of undelivered documents (e.g. 64MiB)." default:"64MiB"`
-	SpoolMaxAge   time.Duration `help:"Undelivered documents older than this are dropped." default:"168h"`
+	URL            string        `name:"url" help:"Endpoint documents are POSTed to." default:"https://af.atlas-ml.org/"`
+	TokenFile      string        `help:"File holding the token (or set AFMC_TOKEN). Never pass a token on the command line." placeholder:"FILE" type:"path"`
+	CAFile         string        `name:"ca-file" help:"PEM bundle of a site CA, added to the system roots." placeholder:"FILE" type:"path"`
+	Batch          int           `help:"Documents per POST; above 1 they are sent as JSON arrays." default:"1"`
+	MaxInFlight    int           `help:"Requests in flight at most." default:"4"`
+	RequestTimeout time.Duration `help:"How long one POST may take." default:"10s"`
+	SpoolMaxBytes  byteSize      `help:"Bound on the spool of undelivered documents (e.g. 64MiB)." default:"64MiB"`
+	SpoolMaxAge    time.Duration `help:"Undelivered documents older than this are dropped." default:"168h"`
 }
 
 type versionCmd struct{}
@@ -182,7 +183,7 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"--lock-timeout", c.LockTimeout}, {"--collector-timeout", c.CollectorTimeout}, {"--timeout", c.Timeout}} {
+	}{{"--lock-timeout", c.LockTimeout}, {"--collector-timeout", c.CollectorTimeout}, {"--timeout", c.Timeout}, {"--request-timeout", c.RequestTimeout}} {
 		if d.v <= 0 {
 			return usage("%s must be positive, got %s", d.name, d.v)
 		}
@@ -252,13 +253,14 @@ func (c *collectCmd) postConfig(getenv func(string) string, log *slog.Logger) (*
 	// Built before anything is collected: a bad URL or CA file is a usage
 	// error.
 	s, err := output.NewSender(output.SenderConfig{
-		URL:         c.URL,
-		Token:       token,
-		CAFile:      c.CAFile,
-		Batch:       c.Batch,
-		Concurrency: c.MaxInFlight,
-		UserAgent:   "afmc/" + buildVersion(),
-		Logger:      log,
+		URL:            c.URL,
+		Token:          token,
+		CAFile:         c.CAFile,
+		Batch:          c.Batch,
+		Concurrency:    c.MaxInFlight,
+		RequestTimeout: c.RequestTimeout,
+		UserAgent:      "afmc/" + buildVersion(),
+		Logger:         log,
 	})
 	if err != nil {
 		return nil, err.Error()
