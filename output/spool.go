@@ -71,10 +71,20 @@ func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, 
 	if err := s.readAcks(); err != nil {
 		return nil, err
 	}
-	if err := s.readRecords(committed); err != nil {
+	dirty, err := s.readRecords(committed)
+	if err != nil {
 		return nil, err
 	}
 	s.applyLimits()
+	if dirty {
+		// Rewrite at once what a killed run left: its uncommitted records
+		// must be gone before this run commits a later generation (they
+		// would pass for committed then), and new records must not be
+		// appended to a torn line.
+		if err := s.compact(); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -100,13 +110,15 @@ func (s *Spool) readAcks() error {
 	return nil
 }
 
-func (s *Spool) readRecords(committed uint64) error {
+// readRecords loads the spool; dirty reports records that must not stay in
+// the file (uncommitted, torn or unreadable ones).
+func (s *Spool) readRecords(committed uint64) (dirty bool, err error) {
 	f, err := os.Open(s.path())
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading spool: %w", err)
+		return false, fmt.Errorf("reading spool: %w", err)
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 64*1024)
@@ -137,7 +149,7 @@ func (s *Spool) readRecords(committed uint64) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("reading spool: %w", err)
+			return false, fmt.Errorf("reading spool: %w", err)
 		}
 	}
 	if uncommitted > 0 {
@@ -147,7 +159,7 @@ func (s *Spool) readRecords(committed uint64) error {
 		s.Dropped += unreadable
 		s.log.Warn("spool: dropping unreadable records", "records", unreadable, "path", s.path())
 	}
-	return nil
+	return uncommitted+unreadable > 0, nil
 }
 
 // applyLimits drops the oldest documents beyond the limits. Documents
@@ -273,6 +285,11 @@ func (s *Spool) Close() error {
 		s.acks.Close()
 		s.acks = nil
 	}
+	return s.compact()
+}
+
+// compact replaces the spool file with the records still waiting.
+func (s *Spool) compact() error {
 	var buf bytes.Buffer
 	for _, r := range s.recs {
 		if s.settled[r.ID] {

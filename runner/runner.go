@@ -136,6 +136,13 @@ func Run(ctx context.Context, cfg Config) Report {
 			log.Error("spool unusable: sending this run's documents without keeping a copy", "error", err)
 			spool = nil
 		}
+	} else if _, err := output.OpenSpool(store.Dir(), store.Generation(), output.SpoolLimits{}, cfg.Env.Now(), log); err != nil {
+		// Opening clears what a killed run left uncommitted, which this
+		// run's save would otherwise make look committed: without that,
+		// no save.
+		rep.StateErr = err
+		log.Error("state not saved: the spool of a killed run could not be cleared", "error", err)
+		return rep
 	}
 
 	for _, o := range outcomes {

@@ -1,0 +1,1027 @@
+package output
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// knownBugsEnv enables the tests that demonstrate bugs in spool.go which are
+// not fixed yet. They fail against the current spool.go; they are skipped by
+// default so the package stays green for everyone else. Run them with
+//
+//	AFMC_SPOOL_KNOWN_BUGS=1 go test -run KnownBug ./output/
+const knownBugsEnv = "AFMC_SPOOL_KNOWN_BUGS"
+
+func knownBug(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv(knownBugsEnv) == "" {
+		t.Skipf("KNOWN BUG in spool.go, fails until fixed: %s (set %s=1 to run)", what, knownBugsEnv)
+	}
+}
+
+var spoolBase = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
+
+// spoolItems returns n documents with a unique "seq" and collection times
+// that are deliberately not whole milliseconds.
+func spoolItems(first, n int) []Item {
+	items := make([]Item, n)
+	for i := range items {
+		seq := first + i
+		items[i] = Item{
+			Doc:         fmt.Appendf(nil, `{"kind":"DISK","seq":%d,"mount":"/data/%d","utilization":0.%03d}`, seq, seq, seq%1000),
+			CollectedAt: spoolBase.Add(time.Duration(seq)*time.Second + 123456789*time.Nanosecond),
+		}
+	}
+	return items
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// openSpool opens the spool in dir or fails the test. The acks file handle
+// is released at cleanup, as a killed process would release it.
+func openSpool(t *testing.T, dir string, committed uint64, limits SpoolLimits, now time.Time, log *slog.Logger) *Spool {
+	t.Helper()
+	if log == nil {
+		log = discardLog()
+	}
+	s, err := OpenSpool(dir, committed, limits, now, log)
+	if err != nil {
+		t.Fatalf("OpenSpool: %v", err)
+	}
+	t.Cleanup(func() { kill(s) })
+	return s
+}
+
+// kill simulates the process dying: whatever the spool wrote stays as it is
+// on disk, nothing is rewritten, its file handles go away.
+func kill(s *Spool) {
+	if s.acks != nil {
+		s.acks.Close()
+		s.acks = nil
+	}
+}
+
+func appendItems(t *testing.T, s *Spool, items []Item, gen uint64) []Item {
+	t.Helper()
+	out, err := s.Append(items, gen)
+	if err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	return out
+}
+
+func closeSpool(t *testing.T, s *Spool) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+func ids(items []Item) []uint64 {
+	out := make([]uint64, len(items))
+	for i, it := range items {
+		out[i] = it.ID
+	}
+	return out
+}
+
+// seqs returns the "seq" field of each document, in order.
+func seqs(t *testing.T, items []Item) []int {
+	t.Helper()
+	out := make([]int, len(items))
+	for i, it := range items {
+		var d struct{ Seq *int }
+		if err := json.Unmarshal(it.Doc, &d); err != nil || d.Seq == nil {
+			t.Fatalf("item %d: document %s has no seq (%v)", i, it.Doc, err)
+		}
+		out[i] = *d.Seq
+	}
+	return out
+}
+
+func seqRange(lo, hi int) []int {
+	var out []int
+	for i := lo; i < hi; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+func exists(t *testing.T, path string) bool {
+	t.Helper()
+	_, err := os.Stat(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatalf("stat %s: %v", path, err)
+	}
+	return err == nil
+}
+
+func mustWrite(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// spoolLines returns the spool file's lines, each with its newline (the
+// last one may lack it).
+func spoolLines(t *testing.T, dir string) [][]byte {
+	t.Helper()
+	lines := bytes.SplitAfter(mustRead(t, filepath.Join(dir, SpoolName)), []byte{'\n'})
+	if len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+func TestSpoolAppendThenReopen(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		// same: the bytes come back unchanged; otherwise only the JSON value.
+		same bool
+	}{
+		{"plain", `{"kind":"CPU","cluster":"UC-AF","user":12.5}`, true},
+		{"nested", `{"a":{"b":[1,2,{"c":null}]},"d":true,"e":-1.5e-7}`, true},
+		{"escapes in strings", `{"msg":"line1\nline2\t\"quoted\" \\ back","u":"\u00e9\u2028"}`, true},
+		{"utf-8", `{"site":"Zürich – 東京","emoji":"🙂"}`, true},
+		{"empty object", `{}`, true},
+		// The spool stores documents through encoding/json, which escapes
+		// <, > and & in strings; the value is the same.
+		{"html characters", `{"q":"a<b && c>d"}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			in := []Item{
+				{Doc: []byte(`{"first":1}`), CollectedAt: spoolBase.Add(987654321 * time.Nanosecond)},
+				{Doc: []byte(tc.doc), CollectedAt: spoolBase.Add(time.Hour + 1500*time.Microsecond)},
+				{Doc: []byte(`{"last":3}`), CollectedAt: time.UnixMilli(1)},
+			}
+			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+			out := appendItems(t, s, in, 1)
+			if len(out) != len(in) {
+				t.Fatalf("Append returned %d items, want %d", len(out), len(in))
+			}
+			for i := range out {
+				if out[i].ID == 0 || (i > 0 && out[i].ID <= out[i-1].ID) {
+					t.Errorf("Append ids %v: want non-zero and increasing", ids(out))
+				}
+				if !bytes.Equal(out[i].Doc, in[i].Doc) || !out[i].CollectedAt.Equal(in[i].CollectedAt) {
+					t.Errorf("Append item %d = %s at %v, want %s at %v", i, out[i].Doc, out[i].CollectedAt, in[i].Doc, in[i].CollectedAt)
+				}
+			}
+			if got := s.Len(); got != len(in) {
+				t.Errorf("Len = %d, want %d", got, len(in))
+			}
+			fi, err := os.Stat(filepath.Join(dir, SpoolName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := fi.Mode().Perm(); m != 0o600 {
+				t.Errorf("spool file mode %o, want 600", m)
+			}
+			kill(s)
+
+			r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+			got := r.Pending(1)
+			if !slices.Equal(ids(got), ids(out)) {
+				t.Fatalf("reopened ids %v, want %v", ids(got), ids(out))
+			}
+			for i := range got {
+				if tc.same || i != 1 {
+					if !bytes.Equal(got[i].Doc, in[i].Doc) {
+						t.Errorf("item %d: doc %s, want %s", i, got[i].Doc, in[i].Doc)
+					}
+				} else {
+					var a, b any
+					if err := json.Unmarshal(got[i].Doc, &a); err != nil {
+						t.Fatalf("item %d: doc %s: %v", i, got[i].Doc, err)
+					}
+					_ = json.Unmarshal(in[i].Doc, &b)
+					if !reflect.DeepEqual(a, b) {
+						t.Errorf("item %d: doc %s, want the value of %s", i, got[i].Doc, in[i].Doc)
+					}
+				}
+				want := in[i].CollectedAt.Truncate(time.Millisecond)
+				if !got[i].CollectedAt.Equal(want) {
+					t.Errorf("item %d: CollectedAt %v, want %v (ms precision)", i, got[i].CollectedAt, want)
+				}
+			}
+		})
+	}
+}
+
+func TestSpoolAppendAcrossRunsKeepsOrder(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	first := appendItems(t, s, spoolItems(0, 3), 1)
+	closeSpool(t, s)
+
+	s = openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	second := appendItems(t, s, spoolItems(3, 2), 2)
+	closeSpool(t, s)
+
+	s = openSpool(t, dir, 2, SpoolLimits{}, spoolBase, nil)
+	got := s.Pending(2)
+	if w := append(ids(first), ids(second)...); !slices.Equal(ids(got), w) {
+		t.Errorf("ids %v, want %v", ids(got), w)
+	}
+	if w := seqRange(0, 5); !slices.Equal(seqs(t, got), w) {
+		t.Errorf("seqs %v, want %v", seqs(t, got), w)
+	}
+}
+
+func TestSpoolAppendRefusesInvalidJSON(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	good := appendItems(t, s, spoolItems(0, 1), 1)
+	if _, err := s.Append([]Item{spoolItems(1, 1)[0], {Doc: []byte(`{"broken":`), CollectedAt: spoolBase}}, 1); err == nil {
+		t.Fatal("Append of invalid JSON: no error")
+	}
+	if got := s.Pending(1); !slices.Equal(ids(got), ids(good)) {
+		t.Errorf("after a failed Append, pending %v, want %v", ids(got), ids(good))
+	}
+	if n := len(spoolLines(t, dir)); n != 1 {
+		t.Errorf("after a failed Append the spool file has %d lines, want 1", n)
+	}
+}
+
+func TestSpoolPendingUpToGeneration(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	g10 := appendItems(t, s, spoolItems(0, 2), 10)
+	g11 := appendItems(t, s, spoolItems(2, 2), 11)
+	g13 := appendItems(t, s, spoolItems(4, 1), 13)
+	tests := []struct {
+		maxGen uint64
+		want   []Item
+	}{
+		{0, nil},
+		{9, nil},
+		{10, g10},
+		{11, slices.Concat(g10, g11)},
+		{12, slices.Concat(g10, g11)},
+		{13, slices.Concat(g10, g11, g13)},
+		{math.MaxUint64, slices.Concat(g10, g11, g13)},
+	}
+	for _, tc := range tests {
+		if got := s.Pending(tc.maxGen); !slices.Equal(ids(got), ids(tc.want)) {
+			t.Errorf("Pending(%d) = %v, want %v", tc.maxGen, ids(got), ids(tc.want))
+		}
+	}
+	if got := s.Len(); got != 5 {
+		t.Errorf("Len = %d, want 5 (every generation)", got)
+	}
+}
+
+func TestSpoolAckAndClose(t *testing.T) {
+	const D, R, P, none = Delivered, Rejected, Pending, Outcome(0)
+	tests := []struct {
+		name     string
+		outcomes []Outcome // per document; none: no Ack call
+		keep     []int     // seqs left in the spool after Close
+	}{
+		{"all delivered", []Outcome{D, D, D, D}, nil},
+		{"all rejected", []Outcome{R, R, R, R}, nil},
+		{"delivered and rejected", []Outcome{D, R, R, D}, nil},
+		{"all pending", []Outcome{P, P, P, P}, []int{0, 1, 2, 3}},
+		{"never acked", []Outcome{none, none, none, none}, []int{0, 1, 2, 3}},
+		{"mixed", []Outcome{D, P, R, none}, []int{1, 3}},
+		{"oldest kept", []Outcome{P, D, D, D}, []int{0}},
+		{"newest kept", []Outcome{D, D, R, P}, []int{3}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+			items := appendItems(t, s, spoolItems(0, len(tc.outcomes)), 1)
+			var settled []string
+			for i, o := range tc.outcomes {
+				if o != none {
+					s.Ack(items[i].ID, o)
+				}
+				if o == D || o == R {
+					settled = append(settled, fmt.Sprint(items[i].ID))
+				}
+			}
+			// Settled documents leave at once, and their ids are on disk
+			// before Close.
+			if got := seqs(t, s.Pending(1)); !slices.Equal(got, tc.keep) {
+				t.Errorf("Pending before Close: seqs %v, want %v", got, tc.keep)
+			}
+			if got := s.Len(); got != len(tc.keep) {
+				t.Errorf("Len before Close = %d, want %d", got, len(tc.keep))
+			}
+			acksPath := filepath.Join(dir, AcksName)
+			if len(settled) > 0 {
+				want := strings.Join(settled, "\n") + "\n"
+				if got := string(mustRead(t, acksPath)); got != want {
+					t.Errorf("acks file before Close = %q, want %q", got, want)
+				}
+			}
+
+			closeSpool(t, s)
+			if exists(t, acksPath) {
+				t.Error("acks file still there after Close")
+			}
+			spoolPath := filepath.Join(dir, SpoolName)
+			if len(tc.keep) == 0 {
+				if exists(t, spoolPath) {
+					t.Errorf("spool file still there after Close with nothing left: %q", mustRead(t, spoolPath))
+				}
+			} else {
+				if n := len(spoolLines(t, dir)); n != len(tc.keep) {
+					t.Errorf("spool file has %d lines after Close, want %d", n, len(tc.keep))
+				}
+				fi, err := os.Stat(spoolPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m := fi.Mode().Perm(); m != 0o600 {
+					t.Errorf("rewritten spool mode %o, want 600", m)
+				}
+			}
+			if got := s.Len(); got != len(tc.keep) {
+				t.Errorf("Len after Close = %d, want %d", got, len(tc.keep))
+			}
+
+			r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+			if got := seqs(t, r.Pending(1)); !slices.Equal(got, tc.keep) {
+				t.Errorf("reopened: seqs %v, want %v", got, tc.keep)
+			}
+		})
+	}
+}
+
+func TestSpoolCloseWithoutSpoolFile(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	closeSpool(t, s)
+	if exists(t, filepath.Join(dir, SpoolName)) || exists(t, filepath.Join(dir, AcksName)) {
+		t.Error("Close of an empty spool left files behind")
+	}
+}
+
+// A kill before Close leaves the acks file beside the full spool: the next
+// open replays it.
+func TestSpoolKillBeforeCloseReplaysAcks(t *testing.T) {
+	tests := []struct {
+		name string
+		// acks: the acks file as the kill left it; nil: as Ack wrote it.
+		acks func(ids []uint64) string
+		keep []int // seqs pending after reopening
+	}{
+		{name: "as written", keep: []int{0, 2, 4, 5}},
+		{
+			name: "torn last line, not a number",
+			acks: func(ids []uint64) string { return fmt.Sprintf("%d\n%d\n", ids[1], ids[3]) + "1x" },
+			keep: []int{0, 2, 4, 5},
+		},
+		{
+			name: "garbage line in the middle",
+			acks: func(ids []uint64) string { return fmt.Sprintf("%d\n#?!\n%d\n", ids[1], ids[3]) },
+			keep: []int{0, 2, 4, 5},
+		},
+		{
+			name: "empty",
+			acks: func([]uint64) string { return "" },
+			keep: []int{0, 1, 2, 3, 4, 5},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+			items := appendItems(t, s, spoolItems(0, 6), 1)
+			s.Ack(items[1].ID, Delivered)
+			s.Ack(items[2].ID, Pending)
+			s.Ack(items[3].ID, Rejected)
+			kill(s)
+			if tc.acks != nil {
+				mustWrite(t, filepath.Join(dir, AcksName), []byte(tc.acks(ids(items))))
+			}
+
+			r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+			if got := seqs(t, r.Pending(1)); !slices.Equal(got, tc.keep) {
+				t.Errorf("pending seqs %v, want %v", got, tc.keep)
+			}
+			if r.Dropped != 0 {
+				t.Errorf("Dropped = %d, want 0", r.Dropped)
+			}
+			// The next Close folds the replayed acks into the spool.
+			closeSpool(t, r)
+			if exists(t, filepath.Join(dir, AcksName)) {
+				t.Error("acks file still there after Close")
+			}
+			r2 := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+			if got := seqs(t, r2.Pending(1)); !slices.Equal(got, tc.keep) {
+				t.Errorf("after Close and reopen: seqs %v, want %v", got, tc.keep)
+			}
+		})
+	}
+}
+
+// KNOWN BUG: readAcks parses every line, the torn last one included. A
+// kill in the middle of writing "15\n" can leave "1", which is a valid id:
+// document 1, never delivered, is then dropped as settled. A torn last line
+// must be ignored whatever it holds.
+func TestSpoolKnownBugTornAcksLineThatParses(t *testing.T) {
+	knownBug(t, "readAcks honours a torn last line that happens to be a number")
+	keep := slices.Concat([]int{0}, seqRange(2, 12)) // seq 1 was acked
+	tests := []struct {
+		name string
+		acks func(ids []uint64) string
+	}{
+		{
+			// The id of seq 5 written, its newline not.
+			name: "whole id without newline",
+			acks: func(ids []uint64) string { return fmt.Sprintf("%d\n%d", ids[1], ids[5]) },
+		},
+		{
+			// "12\n" (seq 11) cut after its first digit: id 1 is seq 0.
+			name: "prefix of a longer id",
+			acks: func(ids []uint64) string { return fmt.Sprintf("%d\n%d", ids[1], ids[11]/10) },
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+			items := appendItems(t, s, spoolItems(0, 12), 1)
+			kill(s)
+			if items[11].ID != 12 || items[0].ID != 1 {
+				t.Fatalf("ids %v, want 1..12", ids(items))
+			}
+			mustWrite(t, filepath.Join(dir, AcksName), []byte(tc.acks(ids(items))))
+			r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+			if got := seqs(t, r.Pending(1)); !slices.Equal(got, keep) {
+				t.Errorf("pending seqs %v, want %v: the torn acks line lost a document", got, keep)
+			}
+		})
+	}
+}
+
+func TestSpoolTornAndUnreadableLines(t *testing.T) {
+	tests := []struct {
+		name string
+		// edit rewrites the spool file's lines (5 records, seqs 0..4).
+		edit        func(lines [][]byte) []byte
+		keep        []int
+		dropped     int
+		warn        bool // a Warn line about unreadable records
+		closedLines int  // lines in the spool after reopen + Close
+	}{
+		{
+			name:        "intact",
+			edit:        func(l [][]byte) []byte { return bytes.Join(l, nil) },
+			keep:        seqRange(0, 5),
+			closedLines: 5,
+		},
+		{
+			name: "torn last record",
+			edit: func(l [][]byte) []byte {
+				last := l[4]
+				return append(bytes.Join(l[:4], nil), last[:len(last)/2]...)
+			},
+			keep:        seqRange(0, 4),
+			closedLines: 4,
+		},
+		{
+			name: "last record complete but its newline missing",
+			edit: func(l [][]byte) []byte {
+				last := l[4]
+				return append(bytes.Join(l[:4], nil), last[:len(last)-1]...)
+			},
+			keep:        seqRange(0, 4),
+			closedLines: 4,
+		},
+		{
+			name: "unreadable middle line",
+			edit: func(l [][]byte) []byte {
+				l[2] = []byte("{\"id\":3,\"gen\":1,\"t\":\x00garbage\n")
+				return bytes.Join(l, nil)
+			},
+			keep:        []int{0, 1, 3, 4},
+			dropped:     1,
+			warn:        true,
+			closedLines: 4,
+		},
+		{
+			name: "middle line with no id or no doc",
+			edit: func(l [][]byte) []byte {
+				l[1] = []byte(`{"id":0,"gen":1,"t":1,"doc":{"x":1}}` + "\n")
+				l[3] = []byte(`{"id":99,"gen":1,"t":1}` + "\n")
+				return bytes.Join(l, nil)
+			},
+			keep:        []int{0, 2, 4},
+			dropped:     2,
+			warn:        true,
+			closedLines: 3,
+		},
+		{
+			name: "unreadable middle line and torn last line",
+			edit: func(l [][]byte) []byte {
+				l[0] = []byte("not json at all\n")
+				return append(bytes.Join(l[:4], nil), l[4][:10]...)
+			},
+			keep:        []int{1, 2, 3},
+			dropped:     1,
+			warn:        true,
+			closedLines: 3,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+			appendItems(t, s, spoolItems(0, 5), 1)
+			kill(s)
+			lines := spoolLines(t, dir)
+			if len(lines) != 5 || !bytes.HasSuffix(lines[4], []byte{'\n'}) {
+				t.Fatalf("spool file: %d lines, want 5 newline-terminated", len(lines))
+			}
+			mustWrite(t, filepath.Join(dir, SpoolName), tc.edit(lines))
+
+			var logs bytes.Buffer
+			r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, slog.New(slog.NewTextHandler(&logs, nil)))
+			if got := seqs(t, r.Pending(1)); !slices.Equal(got, tc.keep) {
+				t.Errorf("pending seqs %v, want %v", got, tc.keep)
+			}
+			if r.Dropped != tc.dropped {
+				t.Errorf("Dropped = %d, want %d", r.Dropped, tc.dropped)
+			}
+			warned := strings.Contains(logs.String(), "level=WARN") &&
+				strings.Contains(logs.String(), fmt.Sprintf("records=%d", tc.dropped))
+			if warned != tc.warn {
+				t.Errorf("warned about %d unreadable records: %v, want %v; log:\n%s", tc.dropped, warned, tc.warn, logs.String())
+			}
+			closeSpool(t, r)
+			if n := len(spoolLines(t, dir)); n != tc.closedLines {
+				t.Errorf("after Close the spool has %d lines, want %d", n, tc.closedLines)
+			}
+		})
+	}
+}
+
+// KNOWN BUG: OpenSpool discards a torn last line in memory but leaves it in
+// the file, and Append opens the file O_APPEND: the first new record is
+// glued onto the torn bytes, forming one unreadable line. If the run is
+// killed before Close (which would rewrite the file), the next open drops
+// that document as unreadable although it was fsynced, committed and
+// possibly never sent.
+func TestSpoolKnownBugAppendAfterTornLine(t *testing.T) {
+	knownBug(t, "Append glues its first record onto a torn last line left in the file")
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	appendItems(t, s, spoolItems(0, 3), 1)
+	kill(s)
+	// Run 2 was killed mid-append (gen 2, never committed).
+	torn := `{"id":4,"gen":2,"t":1,"doc":{"kind":"DI`
+	f, err := os.OpenFile(filepath.Join(dir, SpoolName), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(torn); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	// Run 3 appends, saves its state (gen 3), then is killed while sending.
+	s = openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	appendItems(t, s, spoolItems(3, 2), 3)
+	kill(s)
+
+	r := openSpool(t, dir, 3, SpoolLimits{}, spoolBase, nil)
+	if got, want := seqs(t, r.Pending(3)), seqRange(0, 5); !slices.Equal(got, want) {
+		t.Errorf("pending seqs %v, want %v (Dropped %d)", got, want, r.Dropped)
+	}
+}
+
+func TestSpoolDiscardsUncommittedGenerations(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	g5 := appendItems(t, s, spoolItems(0, 2), 5)
+	g6 := appendItems(t, s, spoolItems(2, 2), 6)
+	g7 := appendItems(t, s, spoolItems(4, 1), 7)
+	kill(s)
+	snapshot := mustRead(t, filepath.Join(dir, SpoolName))
+	maxID := g7[0].ID
+
+	tests := []struct {
+		committed uint64
+		keep      []Item
+	}{
+		{4, nil},
+		{5, g5},
+		{6, slices.Concat(g5, g6)},
+		{7, slices.Concat(g5, g6, g7)},
+		{100, slices.Concat(g5, g6, g7)},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint("committed ", tc.committed), func(t *testing.T) {
+			mustWrite(t, filepath.Join(dir, SpoolName), snapshot)
+			var logs bytes.Buffer
+			r := openSpool(t, dir, tc.committed, SpoolLimits{}, spoolBase, slog.New(slog.NewTextHandler(&logs, nil)))
+			if got := r.Pending(math.MaxUint64); !slices.Equal(ids(got), ids(tc.keep)) {
+				t.Errorf("pending %v, want %v", ids(got), ids(tc.keep))
+			}
+			if r.Len() != len(tc.keep) {
+				t.Errorf("Len = %d, want %d", r.Len(), len(tc.keep))
+			}
+			if r.Dropped != 0 {
+				t.Errorf("Dropped = %d, want 0: uncommitted documents are collected again, not lost", r.Dropped)
+			}
+			if discarded := 5 - len(tc.keep); discarded > 0 && !strings.Contains(logs.String(), fmt.Sprintf("documents=%d", discarded)) {
+				t.Errorf("log does not say %d documents were discarded:\n%s", discarded, logs.String())
+			}
+			// Discarded ids are not handed out again.
+			next := appendItems(t, r, spoolItems(10, 1), tc.committed+1)
+			if next[0].ID <= maxID {
+				t.Errorf("new id %d, want > %d (the discarded records used it)", next[0].ID, maxID)
+			}
+			closeSpool(t, r)
+			r2 := openSpool(t, dir, tc.committed+1, SpoolLimits{}, spoolBase, nil)
+			want := append(ids(tc.keep), next[0].ID)
+			if got := r2.Pending(math.MaxUint64); !slices.Equal(ids(got), want) {
+				t.Errorf("after Close: pending %v, want %v", ids(got), want)
+			}
+			kill(r2)
+		})
+	}
+}
+
+func TestSpoolLimits(t *testing.T) {
+	now := spoolBase.Add(24 * time.Hour)
+	// Ten documents of exactly 20 bytes, seq i collected (10-i) hours ago,
+	// oldest first.
+	items := make([]Item, 10)
+	for i := range items {
+		items[i] = Item{
+			Doc:         fmt.Appendf(nil, `{"seq":%d,"p":"xxxx"}`, i),
+			CollectedAt: now.Add(-time.Duration(10-i) * time.Hour),
+		}
+		if len(items[i].Doc) != 20 {
+			t.Fatalf("doc %s: %d bytes, want 20", items[i].Doc, len(items[i].Doc))
+		}
+	}
+	tests := []struct {
+		name   string
+		limits SpoolLimits
+		keep   []int
+		// warns: substrings each of which one Warn line must hold.
+		warns []string
+	}{
+		{name: "no limits", keep: seqRange(0, 10)},
+		{name: "limits not reached", limits: SpoolLimits{MaxAge: 11 * time.Hour, MaxBytes: 200}, keep: seqRange(0, 10)},
+		{name: "max age", limits: SpoolLimits{MaxAge: 7*time.Hour + 30*time.Minute}, keep: seqRange(3, 10), warns: []string{"max-age", "documents=3"}},
+		{name: "max age on the boundary keeps it", limits: SpoolLimits{MaxAge: 7 * time.Hour}, keep: seqRange(3, 10), warns: []string{"max-age", "documents=3"}},
+		{name: "max age drops all", limits: SpoolLimits{MaxAge: time.Minute}, keep: nil, warns: []string{"max-age", "documents=10"}},
+		{name: "max bytes", limits: SpoolLimits{MaxBytes: 70}, keep: seqRange(7, 10), warns: []string{"max-bytes", "documents=7"}},
+		{name: "max bytes exact fit", limits: SpoolLimits{MaxBytes: 60}, keep: seqRange(7, 10), warns: []string{"max-bytes", "documents=7"}},
+		{name: "max bytes smaller than one doc", limits: SpoolLimits{MaxBytes: 19}, keep: nil, warns: []string{"max-bytes", "documents=10"}},
+		{
+			name:   "both",
+			limits: SpoolLimits{MaxAge: 8*time.Hour + 30*time.Minute, MaxBytes: 100},
+			keep:   seqRange(5, 10),
+			warns:  []string{"max-age", "documents=2", "max-bytes", "documents=3"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+			appendItems(t, s, items, 1)
+			closeSpool(t, s)
+
+			var logs bytes.Buffer
+			r := openSpool(t, dir, 1, tc.limits, now, slog.New(slog.NewTextHandler(&logs, nil)))
+			got := seqs(t, r.Pending(1))
+			if !slices.Equal(got, tc.keep) {
+				t.Errorf("kept seqs %v, want %v", got, tc.keep)
+			}
+			if want := 10 - len(tc.keep); r.Dropped != want {
+				t.Errorf("Dropped = %d, want %d", r.Dropped, want)
+			}
+			var warnLines []string
+			for l := range strings.Lines(logs.String()) {
+				if strings.Contains(l, "level=WARN") {
+					warnLines = append(warnLines, l)
+				}
+			}
+			if len(warnLines)*2 != len(tc.warns) {
+				t.Errorf("%d Warn lines, want %d:\n%s", len(warnLines), len(tc.warns)/2, logs.String())
+			}
+			for i := 0; i+1 < len(tc.warns); i += 2 {
+				if !slices.ContainsFunc(warnLines, func(l string) bool {
+					return strings.Contains(l, tc.warns[i]) && strings.Contains(l, tc.warns[i+1])
+				}) {
+					t.Errorf("no Warn line with %q and %q:\n%s", tc.warns[i], tc.warns[i+1], logs.String())
+				}
+			}
+			// What was dropped stays dropped.
+			closeSpool(t, r)
+			r2 := openSpool(t, dir, 1, SpoolLimits{}, now, nil)
+			if got := seqs(t, r2.Pending(1)); !slices.Equal(got, tc.keep) {
+				t.Errorf("after Close and reopen without limits: seqs %v, want %v", got, tc.keep)
+			}
+		})
+	}
+}
+
+func TestSpoolIDsNotReusedAfterStaleAcks(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	items := appendItems(t, s, spoolItems(0, 5), 1)
+	s.Ack(items[3].ID, Delivered)
+	s.Ack(items[4].ID, Rejected)
+	acks := mustRead(t, filepath.Join(dir, AcksName))
+	closeSpool(t, s)
+	// Close was killed after rewriting the spool, before removing the acks.
+	mustWrite(t, filepath.Join(dir, AcksName), acks)
+
+	r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	next := appendItems(t, r, spoolItems(5, 3), 2)
+	for _, it := range next {
+		if it.ID <= items[4].ID {
+			t.Errorf("new id %d reuses an earlier one (earlier ids %v)", it.ID, ids(items))
+		}
+	}
+	// The stale acks hide none of the new documents.
+	if got, want := seqs(t, r.Pending(2)), []int{0, 1, 2, 5, 6, 7}; !slices.Equal(got, want) {
+		t.Errorf("pending seqs %v, want %v", got, want)
+	}
+	closeSpool(t, r)
+	r2 := openSpool(t, dir, 2, SpoolLimits{}, spoolBase, nil)
+	if got, want := seqs(t, r2.Pending(2)), []int{0, 1, 2, 5, 6, 7}; !slices.Equal(got, want) {
+		t.Errorf("after Close: pending seqs %v, want %v", got, want)
+	}
+}
+
+// KNOWN BUG (invariant): the next id is derived from what is on disk at
+// open. After a clean Close, acked ids above the highest id left in the
+// spool (or every id, when the spool emptied) are handed out again. An acks
+// file that reappears after Close (its unlink is never fsynced) then hides
+// new documents that reuse its ids.
+func TestSpoolKnownBugIDsReusedAfterClose(t *testing.T) {
+	knownBug(t, "ids of acked documents are reused after a clean Close")
+	tests := []struct {
+		name  string
+		acked []int // indexes of the 5 documents delivered in run 1
+	}{
+		{"newest acked, some left", []int{3, 4}},
+		{"all acked, spool emptied", []int{0, 1, 2, 3, 4}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+			items := appendItems(t, s, spoolItems(0, 5), 1)
+			for _, i := range tc.acked {
+				s.Ack(items[i].ID, Delivered)
+			}
+			acks := mustRead(t, filepath.Join(dir, AcksName))
+			closeSpool(t, s)
+
+			r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+			next := appendItems(t, r, spoolItems(5, 3), 2)
+			for _, it := range next {
+				if it.ID <= items[4].ID {
+					t.Errorf("new id %d reuses an earlier one (earlier ids %v)", it.ID, ids(items))
+				}
+			}
+			kill(r)
+			// The unlink of run 1's acks file did not survive a crash.
+			mustWrite(t, filepath.Join(dir, AcksName), acks)
+			r2 := openSpool(t, dir, 2, SpoolLimits{}, spoolBase, nil)
+			if got := seqs(t, r2.Pending(2)); !slices.Contains(got, 5) || !slices.Contains(got, 6) || !slices.Contains(got, 7) {
+				t.Errorf("pending seqs %v: new documents 5..7 hidden by stale acks", got)
+			}
+		})
+	}
+}
+
+func TestSpoolRemovesStaleTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	stale := []string{".spool-123.tmp", ".spool-abc.tmp", ".spool-.tmp"}
+	others := []string{".state-123.tmp", "spool-123.tmp", ".spool-123.tmp.keep", "notes.txt"}
+	for _, n := range slices.Concat(stale, others) {
+		mustWrite(t, filepath.Join(dir, n), []byte("x"))
+	}
+	openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	for _, n := range stale {
+		if exists(t, filepath.Join(dir, n)) {
+			t.Errorf("stale %s not removed", n)
+		}
+	}
+	for _, n := range others {
+		if !exists(t, filepath.Join(dir, n)) {
+			t.Errorf("%s removed, it is not a spool temp file", n)
+		}
+	}
+}
+
+// spoolSink answers 503 while failing is set, else records each document's
+// seq and answers 200.
+type spoolSink struct {
+	srv      *httptest.Server
+	failing  atomic.Bool
+	requests atomic.Int64
+	mu       sync.Mutex
+	got      map[int]int // seq → times delivered
+	bad      []string
+}
+
+func newSpoolSink(t *testing.T) *spoolSink {
+	t.Helper()
+	k := &spoolSink{got: map[int]int{}}
+	k.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k.requests.Add(1)
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if k.failing.Load() {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		var docs []json.RawMessage
+		if len(body) > 0 && body[0] == '{' {
+			docs = []json.RawMessage{body}
+		} else if err := json.Unmarshal(body, &docs); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		for _, d := range docs {
+			var v struct {
+				Seq       *int
+				Timestamp int64
+				Token     string
+			}
+			if err := json.Unmarshal(d, &v); err != nil || v.Seq == nil {
+				k.bad = append(k.bad, string(d))
+				continue
+			}
+			want := spoolItems(*v.Seq, 1)[0].CollectedAt.UnixMilli()
+			if v.Timestamp != want || v.Token != "tok" {
+				k.bad = append(k.bad, string(d))
+			}
+			k.got[*v.Seq]++
+		}
+	}))
+	t.Cleanup(k.srv.Close)
+	return k
+}
+
+func TestSpoolEndToEndWithSender(t *testing.T) {
+	const n = 60
+	for _, batch := range []int{1, 7} {
+		t.Run(fmt.Sprint("batch ", batch), func(t *testing.T) {
+			dir := t.TempDir()
+			k := newSpoolSink(t)
+			sender := newSender(t, SenderConfig{
+				URL:            k.srv.URL + "/",
+				Token:          "tok",
+				Batch:          batch,
+				Concurrency:    4,
+				RequestTimeout: 2 * time.Second,
+				BackoffBase:    time.Millisecond,
+			})
+
+			// Run 1: collected, spooled, state saved (gen 1), endpoint down.
+			k.failing.Store(true)
+			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+			appendItems(t, s, spoolItems(0, n), 1)
+			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			st := sender.Send(ctx, s.Pending(1), s.Ack)
+			cancel()
+			if st.Delivered != 0 || st.Rejected != 0 || st.Pending != n {
+				t.Fatalf("run 1 stats %+v, want all %d pending", st, n)
+			}
+			if k.requests.Load() == 0 {
+				t.Fatal("run 1 sent nothing")
+			}
+			closeSpool(t, s)
+			if s.Len() != n {
+				t.Errorf("run 1: Len after Close = %d, want %d", s.Len(), n)
+			}
+			if exists(t, filepath.Join(dir, AcksName)) {
+				t.Error("run 1: acks file left after Close")
+			}
+			if got := len(spoolLines(t, dir)); got != n {
+				t.Errorf("run 1: spool holds %d lines, want %d", got, n)
+			}
+
+			// Run 2: nothing new collected, endpoint back.
+			k.failing.Store(false)
+			s = openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+			if got := seqs(t, s.Pending(1)); !slices.Equal(got, seqRange(0, n)) {
+				t.Fatalf("run 2 pending seqs %v, want 0..%d", got, n-1)
+			}
+			ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+			st = sender.Send(ctx, s.Pending(1), s.Ack)
+			cancel()
+			if st.Delivered != n {
+				t.Errorf("run 2 stats %+v, want %d delivered", st, n)
+			}
+			closeSpool(t, s)
+			if s.Len() != 0 {
+				t.Errorf("run 2: Len after Close = %d, want 0", s.Len())
+			}
+			if exists(t, filepath.Join(dir, SpoolName)) || exists(t, filepath.Join(dir, AcksName)) {
+				t.Error("run 2: spool or acks file left after everything was delivered")
+			}
+
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			for seq := range n {
+				if c := k.got[seq]; c != 1 {
+					t.Errorf("document %d delivered %d times, want once", seq, c)
+				}
+			}
+			if len(k.got) != n {
+				t.Errorf("sink got %d distinct documents, want %d", len(k.got), n)
+			}
+			for _, d := range k.bad {
+				t.Errorf("bad document (timestamp or token wrong): %s", d)
+			}
+
+			// Run 3 has nothing to send.
+			s = openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+			if got := s.Pending(math.MaxUint64); len(got) != 0 {
+				t.Errorf("run 3 pending %v, want none", ids(got))
+			}
+		})
+	}
+}
+
+// A run killed midway through delivery: what was acked is not sent again,
+// the rest is.
+func TestSpoolEndToEndKilledMidway(t *testing.T) {
+	const n = 40
+	dir := t.TempDir()
+	k := newSpoolSink(t)
+	sender := newSender(t, SenderConfig{URL: k.srv.URL + "/", Token: "tok", Concurrency: 1, BackoffBase: time.Millisecond})
+
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	appendItems(t, s, spoolItems(0, n), 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	acked := 0
+	st := sender.Send(ctx, s.Pending(1), func(id uint64, o Outcome) {
+		s.Ack(id, o)
+		if o == Delivered {
+			if acked++; acked == n/2 {
+				cancel() // the process dies around here
+			}
+		}
+	})
+	cancel()
+	kill(s)
+	if st.Delivered < n/2 || st.Delivered == n {
+		t.Fatalf("run 1 stats %+v, want a partial delivery", st)
+	}
+
+	s = openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	if got := s.Len(); got != n-st.Delivered {
+		t.Errorf("after the kill %d pending, want %d", got, n-st.Delivered)
+	}
+	if st2 := sender.Send(t.Context(), s.Pending(1), s.Ack); st2.Delivered != n-st.Delivered {
+		t.Errorf("run 2 stats %+v, want %d delivered", st2, n-st.Delivered)
+	}
+	closeSpool(t, s)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for seq := range n {
+		if c := k.got[seq]; c != 1 {
+			t.Errorf("document %d delivered %d times, want once", seq, c)
+		}
+	}
+}
