@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -415,5 +416,39 @@ func TestSpoolBoundsDropOldestAndSayHowMany(t *testing.T) {
 	got := s.received()
 	if len(got) != 2 || !strings.Contains(r.stderr, "dropped=1") {
 		t.Errorf("sink got %d documents, want the newest two; summary: %s", len(got), r.stderr)
+	}
+}
+
+// A record spooled by a run killed before it saved its state must never be
+// sent, even when a run without --post saves the state in between.
+func TestUncommittedRecordsNeverSent(t *testing.T) {
+	s := newSink(t)
+	dir, env := postEnv(t, s)
+	if r := runBin(t, env, "collect", "cpu", "--json"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	// As a killed run leaves it: one committed record, one of a generation
+	// no save has reached, and a torn line.
+	spool := filepath.Join(dir, "state", output.SpoolName)
+	at := time.Now().Add(-time.Hour).UnixMilli()
+	content := fmt.Sprintf(`{"id":1,"gen":1,"t":%d,"doc":{"kind":"CPU","cluster":"TEST-AF","load":9.99}}`+"\n"+
+		`{"id":2,"gen":18446744073709551615,"t":%d,"doc":{"kind":"NETWORK","cluster":"TEST-AF","network":{"interval":300,"sent":1,"received":2}}}`+"\n"+
+		`{"id":3,"gen":1,"t":17000`, at, at+1)
+	if err := os.WriteFile(spool, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runBin(t, env, "collect", "cpu", "--json", "-v"); r.code != 0 || !strings.Contains(r.stderr, "discarding documents of a run stopped before it saved its state") {
+		t.Fatalf("run without --post: exit %d, stderr %s", r.code, r.stderr)
+	}
+	r := runBin(t, env, "collect", "mem", "--post")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	got := strings.Join(s.received(), "\n")
+	if strings.Contains(got, "NETWORK") {
+		t.Errorf("an uncommitted record was sent: %s", got)
+	}
+	if !strings.Contains(got, `"load":9.99`) || !strings.Contains(got, fmt.Sprintf(`"timestamp":%d`, at)) || strings.Count(got, "\n") != 1 {
+		t.Errorf("want the committed record, with its collection time, and this run's MEM: %s", got)
 	}
 }
