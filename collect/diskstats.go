@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"strconv"
@@ -42,9 +41,10 @@ func (c DiskCounters) Since(p DiskCounters, interval float64) (document.Object, 
 // completed, writes merged, sectors written, ...
 func ParseDiskstats(b []byte) (map[string]DiskCounters, error) {
 	out := map[string]DiskCounters{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 1; sc.Scan(); n++ {
-		f := strings.Fields(sc.Text())
+	n := 0
+	for line := range bytes.Lines(b) {
+		n++
+		f := strings.Fields(string(line))
 		if len(f) == 0 {
 			continue
 		}
@@ -61,5 +61,5 @@ func ParseDiskstats(b []byte) (map[string]DiskCounters, error) {
 		}
 		out[f[0]+":"+f[1]] = DiskCounters{Reads: v[0], ReadBytes: v[1] * sectorSize, Writes: v[2], WriteBytes: v[3] * sectorSize}
 	}
-	return out, sc.Err()
+	return out, nil
 }

@@ -63,7 +63,7 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-func readFixture(t *testing.T, rel string) []byte {
+func readFixture(t testing.TB, rel string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", rel))
 	if err != nil {

@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -50,15 +49,15 @@ type Meminfo struct {
 func ParseMeminfo(b []byte) (Meminfo, error) {
 	var mi Meminfo
 	var haveTotal, haveAvail bool
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		key, rest, ok := strings.Cut(sc.Text(), ":")
+	for raw := range bytes.Lines(b) {
+		line := strings.TrimRight(string(raw), "\n")
+		key, rest, ok := strings.Cut(line, ":")
 		if !ok || (key != "MemTotal" && key != "MemAvailable") {
 			continue
 		}
 		f := strings.Fields(rest)
 		if len(f) == 0 || len(f) > 2 || (len(f) == 2 && f[1] != "kB") {
-			return mi, fmt.Errorf("malformed %s line %q", key, sc.Text())
+			return mi, fmt.Errorf("malformed %s line %q", key, line)
 		}
 		v, err := strconv.ParseUint(f[0], 10, 64)
 		if err != nil {

@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"strconv"
@@ -24,10 +23,10 @@ type Mount struct {
 // Paths are octal-escaped (\040 for a space).
 func ParseMountinfo(b []byte) ([]Mount, error) {
 	var out []Mount
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
+	n := 0
+	for raw := range bytes.Lines(b) {
+		n++
+		line := strings.TrimRight(string(raw), "\n")
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
@@ -47,9 +46,6 @@ func ParseMountinfo(b []byte) ([]Mount, error) {
 			FSType:     g[0],
 			Source:     unescapeOctal(g[1]),
 		})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no mount entries")
