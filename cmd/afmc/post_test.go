@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -49,11 +50,21 @@ type sink struct {
 func newSink(t *testing.T) *sink {
 	s := &sink{hung: make(chan struct{}), release: make(chan struct{})}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
-	t.Cleanup(func() {
-		close(s.release)
-		s.srv.Close()
-	})
+	t.Cleanup(s.close)
 	return s
+}
+
+// newTLSSink serves HTTPS with a certificate of its own CA.
+func newTLSSink(t *testing.T) *sink {
+	s := &sink{hung: make(chan struct{}), release: make(chan struct{})}
+	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.handle))
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *sink) close() {
+	close(s.release)
+	s.srv.Close()
 }
 
 func (s *sink) handle(w http.ResponseWriter, r *http.Request) {
@@ -450,5 +461,36 @@ func TestUncommittedRecordsNeverSent(t *testing.T) {
 	}
 	if !strings.Contains(got, `"load":9.99`) || !strings.Contains(got, fmt.Sprintf(`"timestamp":%d`, at)) || strings.Count(got, "\n") != 1 {
 		t.Errorf("want the committed record, with its collection time, and this run's MEM: %s", got)
+	}
+}
+
+// TLS verification is always on: an unknown CA keeps the documents in the
+// spool; --ca-file trusts a site CA.
+func TestPostTLSWithSiteCA(t *testing.T) {
+	s := newTLSSink(t)
+	dir, env := postEnv(t, s)
+	r := runBin(t, env, "collect", "cpu", "--post", "--timeout", "2s")
+	if r.code != exitUndelivered || !strings.Contains(r.stderr, "certificate") {
+		t.Fatalf("unknown CA: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if len(s.received()) != 0 {
+		t.Fatal("delivered over an unverified connection")
+	}
+	ca := filepath.Join(dir, "site-ca.pem")
+	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+	if err := os.WriteFile(ca, block, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runBin(t, env, "collect", "cpu", "--post", "--ca-file", ca)
+	if r.code != exitOK || len(s.received()) != 2 {
+		t.Errorf("with --ca-file: exit %d, %d documents delivered, stderr %s", r.code, len(s.received()), r.stderr)
+	}
+
+	// A CA file holding no certificate is a usage error, found before
+	// anything is collected.
+	os.WriteFile(ca, []byte("not a certificate"), 0o644)
+	r = runBin(t, env, "collect", "cpu", "--post", "--ca-file", ca)
+	if r.code != exitUsage || !strings.Contains(r.stderr, ca) {
+		t.Errorf("bad CA file: exit %d, stderr %s", r.code, r.stderr)
 	}
 }
