@@ -258,11 +258,13 @@ func redactURL(u *url.URL) string {
 }
 
 // Send delivers items until all are settled or ctx ends. Items are
-// dispatched in the given order. ack is called exactly once per item; calls
-// are serialized.
-func (s *Sender) Send(ctx context.Context, items []Item, ack func(id uint64, o Outcome)) SendStats {
+// dispatched in the given order. ack is called with the ids of each group
+// of items settled together (a request's documents, say): every id exactly
+// once in all. Calls are serialized, and ids is valid only during the call,
+// so a spool can record a whole request's documents with one write.
+func (s *Sender) Send(ctx context.Context, items []Item, ack func(ids []uint64, o Outcome)) SendStats {
 	if ack == nil {
-		ack = func(uint64, Outcome) {}
+		ack = func([]uint64, Outcome) {}
 	}
 	r := &run{
 		s:       s,
@@ -300,9 +302,11 @@ func (s *Sender) Send(ctx context.Context, items []Item, ack func(id uint64, o O
 
 	// Whatever was not dispatched or settled stays in the spool.
 	r.mu.Lock()
+	r.ackIDs = r.ackIDs[:0]
 	for i := range items {
 		r.settleLocked(i, Pending)
 	}
+	r.flushAcks(Pending)
 	stats := r.stats
 	r.mu.Unlock()
 	return stats
@@ -315,7 +319,7 @@ type span struct{ lo, hi int }
 type run struct {
 	s     *Sender
 	items []Item
-	ack   func(uint64, Outcome)
+	ack   func([]uint64, Outcome)
 
 	// arena holds every valid rendered document back to back, separated by
 	// commas, so any consecutive range is a ready-made array body without
@@ -332,9 +336,10 @@ type run struct {
 	haltLog  sync.Once
 	giveUp   sync.Once
 
-	mu      sync.Mutex // serializes ack and guards settled, stats
+	mu      sync.Mutex // serializes ack and guards settled, stats, ackIDs
 	settled []bool
 	stats   SendStats
+	ackIDs  []uint64 // reused for each ack call
 }
 
 // docRef locates one rendered document in run.arena.
@@ -393,23 +398,29 @@ func (r *run) spans() []span {
 	return out
 }
 
-// settle records outcome o for the given items and acks each not yet settled.
+// settle records outcome o for the given items and acks those not yet
+// settled, in one call.
 func (r *run) settle(idx []int, o Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.ackIDs = r.ackIDs[:0]
 	for _, i := range idx {
 		r.settleLocked(i, o)
 	}
+	r.flushAcks(o)
 }
 
 func (r *run) settleSpan(sp span, o Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.ackIDs = r.ackIDs[:0]
 	for _, d := range r.docs[sp.lo:sp.hi] {
 		r.settleLocked(d.item, o)
 	}
+	r.flushAcks(o)
 }
 
+// settleLocked marks item i settled and queues its id for flushAcks.
 func (r *run) settleLocked(i int, o Outcome) {
 	if r.settled[i] {
 		return
@@ -423,7 +434,13 @@ func (r *run) settleLocked(i int, o Outcome) {
 	default:
 		r.stats.Pending++
 	}
-	r.ack(r.items[i].ID, o)
+	r.ackIDs = append(r.ackIDs, r.items[i].ID)
+}
+
+func (r *run) flushAcks(o Outcome) {
+	if len(r.ackIDs) > 0 {
+		r.ack(r.ackIDs, o)
+	}
 }
 
 func (r *run) countRequest(retry bool) {

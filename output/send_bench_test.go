@@ -49,7 +49,7 @@ func BenchmarkSend(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			ack := func(uint64, Outcome) {}
+			ack := func([]uint64, Outcome) {}
 
 			b.ReportAllocs()
 			for b.Loop() {

@@ -104,15 +104,20 @@ func newAckRecorder(t *testing.T) *ackRecorder {
 	return &ackRecorder{t: t, got: make(map[uint64]Outcome)}
 }
 
-func (a *ackRecorder) ack(id uint64, o Outcome) {
+func (a *ackRecorder) ack(ids []uint64, o Outcome) {
 	if !a.in.CompareAndSwap(false, true) {
 		a.t.Error("ack called concurrently")
 	}
 	defer a.in.Store(false)
-	if prev, ok := a.got[id]; ok {
-		a.t.Errorf("ack called twice for id %d: %v then %v", id, prev, o)
+	if len(ids) == 0 {
+		a.t.Error("ack called with no ids")
 	}
-	a.got[id] = o
+	for _, id := range ids {
+		if prev, ok := a.got[id]; ok {
+			a.t.Errorf("ack called twice for id %d: %v then %v", id, prev, o)
+		}
+		a.got[id] = o
+	}
 }
 
 // check asserts every item got exactly the outcome want returns for it.

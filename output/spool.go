@@ -28,29 +28,50 @@ type SpoolLimits struct {
 	MaxAge   time.Duration // age of the oldest document kept; 0: no bound
 }
 
-// record is one spooled document. Gen is the state generation of the run
-// that collected it (see state.Store.Generation).
+// record is one spooled document, a line of the spool file:
+//
+//	{"id":7,"gen":1764096000000000000,"t":1764096000123,"doc":{...}}
+//
+// Gen is the state generation of the run that collected it (see
+// state.Store.Generation), T the collection time in epoch milliseconds.
 type record struct {
-	ID  uint64          `json:"id"`
-	Gen uint64          `json:"gen"`
-	T   int64           `json:"t"` // collection time, epoch ms
-	Doc json.RawMessage `json:"doc"`
+	ID   uint64          `json:"id"`
+	Gen  uint64          `json:"gen"`
+	T    int64           `json:"t"`
+	Doc  json.RawMessage `json:"doc"`
+	line []byte          // the record as it stands in the file, newline included
+}
+
+// appendRecord writes r as a spool line. Documents are compact JSON objects
+// made by encoding/json, which escapes newlines, so a line holds exactly one.
+func appendRecord(dst []byte, r record) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = strconv.AppendUint(dst, r.ID, 10)
+	dst = append(dst, `,"gen":`...)
+	dst = strconv.AppendUint(dst, r.Gen, 10)
+	dst = append(dst, `,"t":`...)
+	dst = strconv.AppendInt(dst, r.T, 10)
+	dst = append(dst, `,"doc":`...)
+	dst = append(dst, r.Doc...)
+	return append(dst, "}\n"...)
 }
 
 // Spool keeps every document from collection until a 2xx confirmed it.
 //
 // It is write-ahead: documents are appended and fsynced before their first
-// send; settled ids are appended to an acks file as they come (a plain
-// write survives a kill of the process); the spool is rewritten atomically
-// without them at the end of the run. A kill at any moment loses nothing,
-// and repeats at most what was in flight. It must be used under the state
-// lock.
+// send; settled ids are appended to an acks file as each request settles (a
+// plain write survives a kill of the process); the spool is rewritten
+// atomically without them at the end of the run. A kill at any moment loses
+// nothing, and repeats at most what was in flight. It must be used under
+// the state lock.
 type Spool struct {
 	dir     string
 	recs    []record
 	settled map[uint64]bool
-	nextID  uint64
+	maxID   uint64 // the largest id seen in the spool or its acks
+	onDisk  bool   // the spool file exists, so appending needs no dir fsync
 	acks    *os.File
+	ackBuf  []byte
 	limits  SpoolLimits
 	now     time.Time
 	log     *slog.Logger
@@ -61,7 +82,7 @@ type Spool struct {
 // before it saved its state (Gen > committed) are discarded: that run's
 // intervals are collected again. Then the limits are applied.
 func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, log *slog.Logger) (*Spool, error) {
-	s := &Spool{dir: dir, settled: map[uint64]bool{}, nextID: 1, limits: limits, now: now, log: log}
+	s := &Spool{dir: dir, settled: map[uint64]bool{}, limits: limits, now: now, log: log}
 	// Temp files of a rewrite that was killed; we hold the lock, so no live
 	// run is writing one.
 	old, _ := filepath.Glob(filepath.Join(dir, ".spool-*.tmp"))
@@ -99,12 +120,16 @@ func (s *Spool) readAcks() error {
 	if err != nil {
 		return fmt.Errorf("reading spool acks: %w", err)
 	}
-	for _, line := range bytes.Split(b, []byte{'\n'}) {
-		// A torn last line (a kill mid-write) does not parse and is ignored:
-		// that document is sent again, never lost.
-		if id, err := strconv.ParseUint(string(line), 10, 64); err == nil {
+	for line := range bytes.Lines(b) {
+		// Only whole lines count: a kill mid-write can leave "1" of "12\n",
+		// and taking it would drop document 1 unsent. A torn id is sent
+		// again instead.
+		if line[len(line)-1] != '\n' {
+			break
+		}
+		if id, err := strconv.ParseUint(string(line[:len(line)-1]), 10, 64); err == nil {
 			s.settled[id] = true
-			s.nextID = max(s.nextID, id+1)
+			s.maxID = max(s.maxID, id)
 		}
 	}
 	return nil
@@ -121,6 +146,7 @@ func (s *Spool) readRecords(committed uint64) (dirty bool, err error) {
 		return false, fmt.Errorf("reading spool: %w", err)
 	}
 	defer f.Close()
+	s.onDisk = true
 	r := bufio.NewReaderSize(f, 64*1024)
 	var uncommitted, unreadable int
 	for {
@@ -136,7 +162,8 @@ func (s *Spool) readRecords(committed uint64) (dirty bool, err error) {
 			if jerr := json.Unmarshal(line, &rec); jerr != nil || rec.ID == 0 || len(rec.Doc) == 0 {
 				unreadable++
 			} else {
-				s.nextID = max(s.nextID, rec.ID+1)
+				s.maxID = max(s.maxID, rec.ID)
+				rec.line = line
 				switch {
 				case rec.Gen > committed:
 					uncommitted++
@@ -162,71 +189,88 @@ func (s *Spool) readRecords(committed uint64) (dirty bool, err error) {
 	return uncommitted+unreadable > 0, nil
 }
 
-// applyLimits drops the oldest documents beyond the limits. Documents
-// already settled this run are not counted as dropped.
+// applyLimits drops documents beyond the limits: every one older than
+// MaxAge, then the oldest until the rest fit in MaxBytes.
 func (s *Spool) applyLimits() {
 	l := s.limits
-	drop := 0
 	if l.MaxAge > 0 {
 		cutoff := s.now.Add(-l.MaxAge).UnixMilli()
-		for drop < len(s.recs) && s.recs[drop].T < cutoff {
-			drop++
+		kept, old := s.recs[:0], 0
+		for _, r := range s.recs {
+			if r.T < cutoff {
+				old++
+				continue
+			}
+			kept = append(kept, r)
 		}
-		if drop > 0 {
-			s.log.Warn("spool: dropping documents older than --spool-max-age", "documents", drop, "max_age", l.MaxAge)
+		s.recs = kept
+		if old > 0 {
+			s.Dropped += old
+			s.log.Warn("spool: dropping documents older than --spool-max-age", "documents", old, "max_age", l.MaxAge)
 		}
 	}
 	if l.MaxBytes > 0 {
 		var size int64
-		for _, r := range s.recs[drop:] {
+		for _, r := range s.recs {
 			size += int64(len(r.Doc))
 		}
 		n := 0
-		for ; size > l.MaxBytes && drop+n < len(s.recs); n++ {
-			size -= int64(len(s.recs[drop+n].Doc))
+		for ; size > l.MaxBytes && n < len(s.recs); n++ {
+			size -= int64(len(s.recs[n].Doc))
 		}
 		if n > 0 {
+			s.Dropped += n
 			s.log.Warn("spool: dropping the oldest documents to stay under --spool-max-bytes", "documents", n, "max_bytes", l.MaxBytes)
+			// The dropped records go with the next rewrite; their ids stay used.
+			s.recs = s.recs[n:]
 		}
-		drop += n
 	}
-	s.Dropped += drop
-	// The dropped records go with the next rewrite; their ids stay used.
-	s.recs = s.recs[drop:]
 }
 
 // Append writes documents to the spool and fsyncs it before returning: only
 // then may they be sent. gen is the generation the run's state save will
-// have.
-func (s *Spool) Append(docs []Item, gen uint64) ([]Item, error) {
-	var buf bytes.Buffer
-	out := make([]Item, len(docs))
-	recs := make([]record, len(docs))
-	for i, d := range docs {
-		recs[i] = record{ID: s.nextID + uint64(i), Gen: gen, T: d.CollectedAt.UnixMilli(), Doc: d.Doc}
-		b, err := json.Marshal(recs[i])
-		if err != nil {
-			return nil, fmt.Errorf("spooling a document: %w", err)
+// have. Each item's Doc must be a compact JSON object.
+func (s *Spool) Append(items []Item, gen uint64) ([]Item, error) {
+	// Ids grow across runs even when the spool was emptied and its acks
+	// removed: generations grow with the clock.
+	next := max(s.maxID+1, gen)
+	size := 0
+	for _, it := range items {
+		size += len(it.Doc) + 80
+	}
+	buf := make([]byte, 0, size)
+	out := make([]Item, len(items))
+	recs := make([]record, len(items))
+	for i, it := range items {
+		if len(it.Doc) < 2 || it.Doc[0] != '{' || it.Doc[len(it.Doc)-1] != '}' || bytes.IndexByte(it.Doc, '\n') >= 0 {
+			return nil, fmt.Errorf("spooling a document: not a compact JSON object: %.60q", it.Doc)
 		}
-		buf.Write(b)
-		buf.WriteByte('\n')
-		out[i] = Item{ID: recs[i].ID, Doc: d.Doc, CollectedAt: d.CollectedAt}
+		start := len(buf)
+		recs[i] = record{ID: next + uint64(i), Gen: gen, T: it.CollectedAt.UnixMilli(), Doc: it.Doc}
+		buf = appendRecord(buf, recs[i])
+		recs[i].line = buf[start:len(buf):len(buf)]
+		out[i] = Item{ID: recs[i].ID, Doc: it.Doc, CollectedAt: it.CollectedAt}
 	}
 	f, err := os.OpenFile(s.path(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	defer f.Close()
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if _, err := f.Write(buf); err != nil {
 		return nil, fmt.Errorf("spool %s: %w", s.path(), err)
 	}
 	if err := f.Sync(); err != nil {
 		return nil, fmt.Errorf("spool %s: fsync: %w", s.path(), err)
 	}
-	if err := state.SyncDir(s.dir); err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+	if !s.onDisk { // a new file: make its name durable too
+		if err := state.SyncDir(s.dir); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+		s.onDisk = true
 	}
-	s.nextID += uint64(len(docs))
+	if len(items) > 0 {
+		s.maxID = next + uint64(len(items)) - 1
+	}
 	s.recs = append(s.recs, recs...)
 	// The bound holds with this run's documents too: the oldest go first.
 	s.applyLimits()
@@ -256,14 +300,19 @@ func (s *Spool) Len() int {
 	return n
 }
 
-// Ack settles a document once the sender knows its fate: delivered or
-// rejected for good leaves the spool; pending stays. The id is written
-// straight to the acks file so that a kill right after repeats nothing.
-func (s *Spool) Ack(id uint64, o Outcome) {
-	if o == Pending {
+// Ack settles documents once the sender knows their fate: delivered or
+// rejected for good leaves the spool; pending stays. The ids are written to
+// the acks file in one write, straight away, so that a kill right after
+// repeats nothing.
+func (s *Spool) Ack(ids []uint64, o Outcome) {
+	if o == Pending || len(ids) == 0 {
 		return
 	}
-	s.settled[id] = true
+	s.ackBuf = s.ackBuf[:0]
+	for _, id := range ids {
+		s.settled[id] = true
+		s.ackBuf = append(strconv.AppendUint(s.ackBuf, id, 10), '\n')
+	}
 	if s.acks == nil {
 		f, err := os.OpenFile(s.acksPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
@@ -272,9 +321,8 @@ func (s *Spool) Ack(id uint64, o Outcome) {
 		}
 		s.acks = f
 	}
-	var b [24]byte
-	if _, err := s.acks.Write(append(strconv.AppendUint(b[:0], id, 10), '\n')); err != nil {
-		s.log.Warn("spool: recording a delivered document", "error", err)
+	if _, err := s.acks.Write(s.ackBuf); err != nil {
+		s.log.Warn("spool: recording delivered documents", "error", err)
 	}
 }
 
@@ -290,27 +338,28 @@ func (s *Spool) Close() error {
 
 // compact replaces the spool file with the records still waiting.
 func (s *Spool) compact() error {
-	var buf bytes.Buffer
+	var buf []byte
 	for _, r := range s.recs {
-		if s.settled[r.ID] {
-			continue
+		if !s.settled[r.ID] {
+			buf = append(buf, r.line...)
 		}
-		b, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("spool: %w", err)
-		}
-		buf.Write(b)
-		buf.WriteByte('\n')
 	}
-	if buf.Len() == 0 {
+	if len(buf) == 0 {
 		if err := os.Remove(s.path()); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: %w", err)
 		}
-	} else if err := state.WriteFileAtomic(s.path(), buf.Bytes(), ".spool-*.tmp"); err != nil {
-		return fmt.Errorf("rewriting spool: %w", err)
+		s.onDisk = false
+	} else {
+		if err := state.WriteFileAtomic(s.path(), buf, ".spool-*.tmp"); err != nil {
+			return fmt.Errorf("rewriting spool: %w", err)
+		}
+		s.onDisk = true
 	}
 	// Only now are the acks redundant: a kill before this point replays them.
 	if err := os.Remove(s.acksPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := state.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	return nil

@@ -21,20 +21,6 @@ import (
 	"time"
 )
 
-// knownBugsEnv enables the tests that demonstrate bugs in spool.go which are
-// not fixed yet. They fail against the current spool.go; they are skipped by
-// default so the package stays green for everyone else. Run them with
-//
-//	AFMC_SPOOL_KNOWN_BUGS=1 go test -run KnownBug ./output/
-const knownBugsEnv = "AFMC_SPOOL_KNOWN_BUGS"
-
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv(knownBugsEnv) == "" {
-		t.Skipf("KNOWN BUG in spool.go, fails until fixed: %s (set %s=1 to run)", what, knownBugsEnv)
-	}
-}
-
 var spoolBase = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
 // spoolItems returns n documents with a unique "seq" and collection times
@@ -278,6 +264,12 @@ func TestSpoolPendingUpToGeneration(t *testing.T) {
 	g10 := appendItems(t, s, spoolItems(0, 2), 10)
 	g11 := appendItems(t, s, spoolItems(2, 2), 11)
 	g13 := appendItems(t, s, spoolItems(4, 1), 13)
+	every := ids(slices.Concat(g10, g11, g13))
+	for i := 1; i < len(every); i++ {
+		if every[i] <= every[i-1] {
+			t.Fatalf("ids over three Appends %v: want each greater than the one before", every)
+		}
+	}
 	tests := []struct {
 		maxGen uint64
 		want   []Item
@@ -324,7 +316,7 @@ func TestSpoolAckAndClose(t *testing.T) {
 			var settled []string
 			for i, o := range tc.outcomes {
 				if o != none {
-					s.Ack(items[i].ID, o)
+					s.Ack([]uint64{items[i].ID}, o)
 				}
 				if o == D || o == R {
 					settled = append(settled, fmt.Sprint(items[i].ID))
@@ -419,9 +411,9 @@ func TestSpoolKillBeforeCloseReplaysAcks(t *testing.T) {
 			dir := t.TempDir()
 			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
 			items := appendItems(t, s, spoolItems(0, 6), 1)
-			s.Ack(items[1].ID, Delivered)
-			s.Ack(items[2].ID, Pending)
-			s.Ack(items[3].ID, Rejected)
+			s.Ack([]uint64{items[1].ID}, Delivered)
+			s.Ack([]uint64{items[2].ID}, Pending)
+			s.Ack([]uint64{items[3].ID}, Rejected)
 			kill(s)
 			if tc.acks != nil {
 				mustWrite(t, filepath.Join(dir, AcksName), []byte(tc.acks(ids(items))))
@@ -448,11 +440,10 @@ func TestSpoolKillBeforeCloseReplaysAcks(t *testing.T) {
 }
 
 // KNOWN BUG: readAcks parses every line, the torn last one included. A
-// kill in the middle of writing "15\n" can leave "1", which is a valid id:
+// kill in the middle of writing "12\n" can leave "1", which is a valid id:
 // document 1, never delivered, is then dropped as settled. A torn last line
 // must be ignored whatever it holds.
 func TestSpoolKnownBugTornAcksLineThatParses(t *testing.T) {
-	knownBug(t, "readAcks honours a torn last line that happens to be a number")
 	keep := slices.Concat([]int{0}, seqRange(2, 12)) // seq 1 was acked
 	tests := []struct {
 		name string
@@ -495,7 +486,7 @@ func TestSpoolTornAndUnreadableLines(t *testing.T) {
 		keep        []int
 		dropped     int
 		warn        bool // a Warn line about unreadable records
-		closedLines int  // lines in the spool after reopen + Close
+		closedLines int  // lines in the spool after open, and after Close
 	}{
 		{
 			name:        "intact",
@@ -581,6 +572,12 @@ func TestSpoolTornAndUnreadableLines(t *testing.T) {
 			if warned != tc.warn {
 				t.Errorf("warned about %d unreadable records: %v, want %v; log:\n%s", tc.dropped, warned, tc.warn, logs.String())
 			}
+			// What must not stay is gone from the file at open already, so
+			// that a kill before Close leaves no torn line to append to.
+			after := spoolLines(t, dir)
+			if len(after) != tc.closedLines || !bytes.HasSuffix(after[len(after)-1], []byte{'\n'}) {
+				t.Errorf("after open the spool has %d lines (last %q), want %d whole ones", len(after), after[len(after)-1], tc.closedLines)
+			}
 			closeSpool(t, r)
 			if n := len(spoolLines(t, dir)); n != tc.closedLines {
 				t.Errorf("after Close the spool has %d lines, want %d", n, tc.closedLines)
@@ -589,14 +586,11 @@ func TestSpoolTornAndUnreadableLines(t *testing.T) {
 	}
 }
 
-// KNOWN BUG: OpenSpool discards a torn last line in memory but leaves it in
-// the file, and Append opens the file O_APPEND: the first new record is
-// glued onto the torn bytes, forming one unreadable line. If the run is
-// killed before Close (which would rewrite the file), the next open drops
-// that document as unreadable although it was fsynced, committed and
-// possibly never sent.
-func TestSpoolKnownBugAppendAfterTornLine(t *testing.T) {
-	knownBug(t, "Append glues its first record onto a torn last line left in the file")
+// A torn last line left in the file would glue Append's first record onto
+// it (O_APPEND), forming one unreadable line: killed before Close, the next
+// open would drop that committed document. OpenSpool must cut the torn line
+// before anything is appended.
+func TestSpoolAppendAfterTornLine(t *testing.T) {
 	dir := t.TempDir()
 	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
 	appendItems(t, s, spoolItems(0, 3), 1)
@@ -614,12 +608,18 @@ func TestSpoolKnownBugAppendAfterTornLine(t *testing.T) {
 
 	// Run 3 appends, saves its state (gen 3), then is killed while sending.
 	s = openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	if b := mustRead(t, filepath.Join(dir, SpoolName)); !bytes.HasSuffix(b, []byte("}\n")) {
+		t.Errorf("after open the spool still ends with a torn line: ...%q", b[max(0, len(b)-50):])
+	}
 	appendItems(t, s, spoolItems(3, 2), 3)
 	kill(s)
 
 	r := openSpool(t, dir, 3, SpoolLimits{}, spoolBase, nil)
 	if got, want := seqs(t, r.Pending(3)), seqRange(0, 5); !slices.Equal(got, want) {
 		t.Errorf("pending seqs %v, want %v (Dropped %d)", got, want, r.Dropped)
+	}
+	if r.Dropped != 0 {
+		t.Errorf("Dropped = %d, want 0", r.Dropped)
 	}
 }
 
@@ -754,12 +754,122 @@ func TestSpoolLimits(t *testing.T) {
 	}
 }
 
+// Records of a run killed before its save must be gone from the file as
+// soon as a later run opens the spool: once that run saves a later
+// generation they would pass for committed.
+func TestSpoolUncommittedNeverComeBack(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	committed := appendItems(t, s, spoolItems(0, 2), 6)
+	// Run A (gen 7) spooled, then was killed before saving its state.
+	appendItems(t, s, spoolItems(2, 3), 7)
+	kill(s)
+
+	// Run B opens (committed 6) and is killed, or ends without Close (a run
+	// without --post); it saved its state as gen 8.
+	b := openSpool(t, dir, 6, SpoolLimits{}, spoolBase, nil)
+	if got := seqs(t, b.Pending(math.MaxUint64)); !slices.Equal(got, []int{0, 1}) {
+		t.Errorf("run B pending seqs %v, want [0 1]", got)
+	}
+	kill(b)
+	if n := len(spoolLines(t, dir)); n != 2 {
+		t.Errorf("after run B's open the spool holds %d records, want the 2 committed ones", n)
+	}
+
+	c := openSpool(t, dir, 8, SpoolLimits{}, spoolBase, nil)
+	if got := c.Pending(8); !slices.Equal(ids(got), ids(committed)) {
+		t.Errorf("run C pending %v, want %v: run A's records came back as committed", ids(got), ids(committed))
+	}
+}
+
+// The limits hold with the run's own documents too: Append drops the
+// oldest beyond them, counted and logged.
+func TestSpoolLimitsHoldAfterAppend(t *testing.T) {
+	now := spoolBase.Add(24 * time.Hour)
+	doc := func(seq int, age time.Duration) Item { // 20 bytes
+		return Item{Doc: fmt.Appendf(nil, `{"seq":%d,"p":"xxxx"}`, seq), CollectedAt: now.Add(-age)}
+	}
+	old := []Item{doc(0, 3*time.Hour), doc(1, 2*time.Hour), doc(2, time.Hour)}
+	add := []Item{doc(3, 0), doc(4, 0), doc(5, 0), doc(6, 0)}
+	tests := []struct {
+		name     string
+		limits   SpoolLimits
+		atOpen   int // dropped at open
+		keep     []int
+		warnOpen string // in the Warn at open
+		warn     string // in the Warn of Append
+	}{
+		{"within bounds", SpoolLimits{MaxBytes: 140, MaxAge: 4 * time.Hour}, 0, seqRange(0, 7), "", ""},
+		{"oldest spooled go", SpoolLimits{MaxBytes: 100}, 0, seqRange(2, 7), "", "documents=2"},
+		{"this run's oldest go too", SpoolLimits{MaxBytes: 60}, 0, []int{4, 5, 6}, "", "documents=4"},
+		{"all but the newest", SpoolLimits{MaxBytes: 20}, 2, []int{6}, "documents=2", "documents=4"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openSpool(t, dir, 0, SpoolLimits{}, now, nil)
+			appendItems(t, s, old, 1)
+			closeSpool(t, s)
+
+			var logs bytes.Buffer
+			r := openSpool(t, dir, 1, tc.limits, now, slog.New(slog.NewTextHandler(&logs, nil)))
+			if r.Dropped != tc.atOpen {
+				t.Errorf("Dropped at open = %d, want %d", r.Dropped, tc.atOpen)
+			}
+			if tc.warnOpen != "" && !strings.Contains(logs.String(), tc.warnOpen) {
+				t.Errorf("no Warn at open with %s:\n%s", tc.warnOpen, logs.String())
+			}
+			logs.Reset()
+			appendItems(t, r, add, 2)
+			if got := seqs(t, r.Pending(2)); !slices.Equal(got, tc.keep) {
+				t.Errorf("pending seqs %v, want %v", got, tc.keep)
+			}
+			if want := len(old) + len(add) - len(tc.keep); r.Dropped != want {
+				t.Errorf("Dropped = %d, want %d", r.Dropped, want)
+			}
+			warned := strings.Contains(logs.String(), "level=WARN")
+			if tc.warn == "" && warned {
+				t.Errorf("unexpected Warn:\n%s", logs.String())
+			}
+			if tc.warn != "" && (!warned || !strings.Contains(logs.String(), tc.warn)) {
+				t.Errorf("no Warn with %s:\n%s", tc.warn, logs.String())
+			}
+			closeSpool(t, r)
+			r2 := openSpool(t, dir, 2, SpoolLimits{}, now, nil)
+			if got := seqs(t, r2.Pending(2)); !slices.Equal(got, tc.keep) {
+				t.Errorf("after Close and reopen: seqs %v, want %v", got, tc.keep)
+			}
+		})
+	}
+}
+
+// KNOWN BUG (minor): applyLimits drops for MaxAge only the leading run of
+// records older than the cutoff, taking file order for age order. A record
+// that is younger but earlier in the file (a clock stepped back between
+// runs, a document collected late) shields every older one after it, and
+// "age of the oldest document kept" exceeds MaxAge.
+func TestSpoolKnownBugMaxAgeOutOfOrder(t *testing.T) {
+	now := spoolBase.Add(24 * time.Hour)
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, now, nil)
+	appendItems(t, s, []Item{
+		{Doc: []byte(`{"seq":0}`), CollectedAt: now.Add(-time.Hour)},
+		{Doc: []byte(`{"seq":1}`), CollectedAt: now.Add(-5 * time.Hour)},
+		{Doc: []byte(`{"seq":2}`), CollectedAt: now.Add(-2 * time.Hour)},
+	}, 1)
+	kill(s)
+	r := openSpool(t, dir, 1, SpoolLimits{MaxAge: 4 * time.Hour}, now, nil)
+	if got := seqs(t, r.Pending(1)); !slices.Equal(got, []int{0, 2}) || r.Dropped != 1 {
+		t.Errorf("kept seqs %v, Dropped %d; want [0 2], 1 (seq 1 is 5h old, MaxAge 4h)", got, r.Dropped)
+	}
+}
+
 func TestSpoolIDsNotReusedAfterStaleAcks(t *testing.T) {
 	dir := t.TempDir()
 	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
 	items := appendItems(t, s, spoolItems(0, 5), 1)
-	s.Ack(items[3].ID, Delivered)
-	s.Ack(items[4].ID, Rejected)
+	s.Ack([]uint64{items[3].ID}, Delivered)
+	s.Ack([]uint64{items[4].ID}, Rejected)
 	acks := mustRead(t, filepath.Join(dir, AcksName))
 	closeSpool(t, s)
 	// Close was killed after rewriting the spool, before removing the acks.
@@ -783,13 +893,13 @@ func TestSpoolIDsNotReusedAfterStaleAcks(t *testing.T) {
 	}
 }
 
-// KNOWN BUG (invariant): the next id is derived from what is on disk at
-// open. After a clean Close, acked ids above the highest id left in the
-// spool (or every id, when the spool emptied) are handed out again. An acks
-// file that reappears after Close (its unlink is never fsynced) then hides
-// new documents that reuse its ids.
-func TestSpoolKnownBugIDsReusedAfterClose(t *testing.T) {
-	knownBug(t, "ids of acked documents are reused after a clean Close")
+// Ids are never reused across runs, even once the spool emptied and its
+// acks file went: new ids start at the run's generation, which grows with
+// the clock (state.Store). So an acks file that reappeared after a crash
+// cannot hide a new document.
+func TestSpoolIDsNotReusedAcrossRuns(t *testing.T) {
+	g1 := uint64(spoolBase.UnixNano())
+	g2 := uint64(spoolBase.Add(5 * time.Minute).UnixNano())
 	tests := []struct {
 		name  string
 		acked []int // indexes of the 5 documents delivered in run 1
@@ -801,25 +911,28 @@ func TestSpoolKnownBugIDsReusedAfterClose(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
-			items := appendItems(t, s, spoolItems(0, 5), 1)
+			items := appendItems(t, s, spoolItems(0, 5), g1)
 			for _, i := range tc.acked {
-				s.Ack(items[i].ID, Delivered)
+				s.Ack([]uint64{items[i].ID}, Delivered)
 			}
 			acks := mustRead(t, filepath.Join(dir, AcksName))
 			closeSpool(t, s)
+			if _, err := os.Stat(filepath.Join(dir, AcksName)); !os.IsNotExist(err) {
+				t.Fatalf("acks file left after Close: %v", err)
+			}
 
-			r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
-			next := appendItems(t, r, spoolItems(5, 3), 2)
+			r := openSpool(t, dir, g1, SpoolLimits{}, spoolBase, nil)
+			next := appendItems(t, r, spoolItems(5, 3), g2)
 			for _, it := range next {
 				if it.ID <= items[4].ID {
 					t.Errorf("new id %d reuses an earlier one (earlier ids %v)", it.ID, ids(items))
 				}
 			}
 			kill(r)
-			// The unlink of run 1's acks file did not survive a crash.
+			// Even if the unlink of run 1's acks file were lost in a crash.
 			mustWrite(t, filepath.Join(dir, AcksName), acks)
-			r2 := openSpool(t, dir, 2, SpoolLimits{}, spoolBase, nil)
-			if got := seqs(t, r2.Pending(2)); !slices.Contains(got, 5) || !slices.Contains(got, 6) || !slices.Contains(got, 7) {
+			r2 := openSpool(t, dir, g2, SpoolLimits{}, spoolBase, nil)
+			if got := seqs(t, r2.Pending(g2)); !slices.Contains(got, 5) || !slices.Contains(got, 6) || !slices.Contains(got, 7) {
 				t.Errorf("pending seqs %v: new documents 5..7 hidden by stale acks", got)
 			}
 		})
@@ -995,10 +1108,10 @@ func TestSpoolEndToEndKilledMidway(t *testing.T) {
 	appendItems(t, s, spoolItems(0, n), 1)
 	ctx, cancel := context.WithCancel(t.Context())
 	acked := 0
-	st := sender.Send(ctx, s.Pending(1), func(id uint64, o Outcome) {
-		s.Ack(id, o)
+	st := sender.Send(ctx, s.Pending(1), func(ids []uint64, o Outcome) {
+		s.Ack(ids, o)
 		if o == Delivered {
-			if acked++; acked == n/2 {
+			if acked += len(ids); acked >= n/2 {
 				cancel() // the process dies around here
 			}
 		}

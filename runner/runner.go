@@ -204,7 +204,7 @@ func deliverUnspooled(ctx context.Context, cfg Config, items []output.Item, rep 
 	for i := range items {
 		items[i].ID = uint64(i + 1)
 	}
-	stats := cfg.Post.Sender.Send(ctx, items, func(uint64, output.Outcome) {})
+	stats := cfg.Post.Sender.Send(ctx, items, nil)
 	rep.Delivered, rep.Rejected, rep.Lost = stats.Delivered, stats.Rejected, stats.Pending
 	if rep.Lost > 0 {
 		cfg.Env.Log.Error("documents not delivered and not spooled: lost", "documents", rep.Lost)
