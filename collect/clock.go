@@ -38,15 +38,8 @@ func ReadHostClock(r Roots) (HostClock, error) {
 			return c, nil
 		}
 	}
-	path := r.ProcPath("uptime")
-	b, err = os.ReadFile(path)
-	if err != nil {
-		return c, fmt.Errorf("reading uptime: %w", err)
-	}
-	if c.Uptime, err = ParseUptime(b); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	c.Uptime, err = readParsed(r.ProcPath("uptime"), "uptime", ParseUptime)
+	return c, err
 }
 
 // ParseUptime returns the first field of /proc/uptime, in seconds.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -18,14 +17,9 @@ func (CPU) Name() string         { return "cpu" }
 func (CPU) Available(*Env) error { return nil }
 
 func (CPU) Collect(_ context.Context, env *Env, _ json.RawMessage) (Result, error) {
-	path := env.Roots.ProcPath("loadavg")
-	b, err := os.ReadFile(path)
+	load, err := readParsed(env.Roots.ProcPath("loadavg"), "load average", ParseLoadAvg)
 	if err != nil {
-		return Result{}, fmt.Errorf("reading load average: %w", err)
-	}
-	load, err := ParseLoadAvg(b)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", path, err)
+		return Result{}, err
 	}
 	doc := document.NewHost("CPU", env.Cluster, env.LoginNode, env.Now()).Add("load", load)
 	return Result{Docs: []document.Document{doc}}, nil

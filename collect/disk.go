@@ -196,29 +196,11 @@ func mountinfoPath(r Roots) string {
 }
 
 func readMounts(r Roots) ([]Mount, error) {
-	path := mountinfoPath(r)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading mount table: %w", err)
-	}
-	mounts, err := ParseMountinfo(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return mounts, nil
+	return readParsed(mountinfoPath(r), "mount table", ParseMountinfo)
 }
 
 func readDiskstats(r Roots) (map[string]DiskCounters, error) {
-	path := r.ProcPath("diskstats")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading disk I/O counters: %w", err)
-	}
-	stats, err := ParseDiskstats(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return stats, nil
+	return readParsed(r.ProcPath("diskstats"), "disk I/O counters", ParseDiskstats)
 }
 
 // Usage is a filesystem's size as statfs and df count it, in bytes.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -22,14 +21,9 @@ func (Mem) Name() string         { return "mem" }
 func (Mem) Available(*Env) error { return nil }
 
 func (Mem) Collect(_ context.Context, env *Env, _ json.RawMessage) (Result, error) {
-	path := env.Roots.ProcPath("meminfo")
-	b, err := os.ReadFile(path)
+	mi, err := readParsed(env.Roots.ProcPath("meminfo"), "memory info", ParseMeminfo)
 	if err != nil {
-		return Result{}, fmt.Errorf("reading memory info: %w", err)
-	}
-	mi, err := ParseMeminfo(b)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", path, err)
+		return Result{}, err
 	}
 	doc := document.NewHost("MEM", env.Cluster, env.LoginNode, env.Now()).
 		Add("available", mi.Available).

@@ -25,6 +25,19 @@ func benchItems(n int) []Item {
 	return items
 }
 
+// newBenchSink is a loopback endpoint that reads each body and answers 200.
+func newBenchSink(b *testing.B) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
 func BenchmarkSend(b *testing.B) {
 	const n = 10_000
 	items := benchItems(n)
@@ -36,14 +49,7 @@ func BenchmarkSend(b *testing.B) {
 		{"batch-500", 500},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if _, err := io.Copy(io.Discard, r.Body); err != nil {
-					http.Error(w, err.Error(), http.StatusBadRequest)
-					return
-				}
-				_, _ = io.WriteString(w, "ok")
-			}))
-			defer srv.Close()
+			srv := newBenchSink(b)
 			s, err := NewSender(SenderConfig{URL: srv.URL + "/", Token: "bench-token-0123456789", Batch: bc.batch})
 			if err != nil {
 				b.Fatal(err)

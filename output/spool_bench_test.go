@@ -2,10 +2,7 @@ package output
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,14 +44,7 @@ func BenchmarkDeliverSpooled(b *testing.B) {
 		{"batch-500", 500},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if _, err := io.Copy(io.Discard, r.Body); err != nil {
-					http.Error(w, err.Error(), http.StatusBadRequest)
-					return
-				}
-				w.WriteHeader(http.StatusOK)
-			}))
-			defer srv.Close()
+			srv := newBenchSink(b)
 			s, err := NewSender(SenderConfig{URL: srv.URL + "/", Token: "bench-token-0123456789", Batch: bc.batch, Concurrency: 4})
 			if err != nil {
 				b.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-af/afmc/internal/fixture"
 	"github.com/atlas-af/afmc/state"
 )
 
@@ -34,32 +34,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// fixture copies testdata/host to a temp dir and returns the HOST_*
+// hostFixture copies testdata/host to a temp dir and returns the HOST_*
 // variables pointing into it.
-func fixture(t *testing.T) (dir string, env map[string]string) {
+func hostFixture(t *testing.T) (dir string, env map[string]string) {
 	t.Helper()
-	dir = t.TempDir()
-	src := filepath.Join("..", "..", "testdata", "host")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []string{"boot", "data", "scratch", "home", "srv/projects", "mnt/usb disk"} {
-		os.MkdirAll(filepath.Join(dir, "root", m), 0o755)
-	}
+	dir = fixture.Host(t, filepath.Join("..", "..", "testdata", "host"))
 	return dir, map[string]string{
 		"HOST_PROC":       filepath.Join(dir, "proc"),
 		"HOST_SYS":        filepath.Join(dir, "sys"),
@@ -107,7 +86,7 @@ func kinds(ds []map[string]any) string {
 }
 
 func TestUsageErrors(t *testing.T) {
-	_, env := fixture(t)
+	_, env := hostFixture(t)
 	for _, tt := range []struct {
 		name    string
 		args    []string
@@ -153,7 +132,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelpAndVersion(t *testing.T) {
-	_, env := fixture(t)
+	_, env := hostFixture(t)
 	r := afmc(t, env, "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "collect") || !strings.Contains(r.stdout, "version") {
 		t.Errorf("--help: %d %q", r.code, r.stdout)
@@ -169,7 +148,7 @@ func TestHelpAndVersion(t *testing.T) {
 }
 
 func TestCollectJSONOnFixture(t *testing.T) {
-	_, env := fixture(t)
+	_, env := hostFixture(t)
 	r := afmc(t, env, "collect", "cpu", "mem", "--json")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
@@ -195,7 +174,7 @@ func TestCollectJSONOnFixture(t *testing.T) {
 }
 
 func TestTableOutput(t *testing.T) {
-	_, env := fixture(t)
+	_, env := hostFixture(t)
 	r := afmc(t, env, "collect", "cpu", "mem", "disk", "--mount", "/data")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -208,7 +187,7 @@ func TestTableOutput(t *testing.T) {
 }
 
 func TestFailingCollectorDoesNotStopOthers(t *testing.T) {
-	dir, env := fixture(t)
+	dir, env := hostFixture(t)
 	r := afmc(t, env, "collect", "cpu", "disk", "--mount", "/data", "--mount", "/nope", "--json")
 	if r.code != exitFailed {
 		t.Errorf("exit %d, want %d", r.code, exitFailed)
@@ -228,7 +207,7 @@ func TestFailingCollectorDoesNotStopOthers(t *testing.T) {
 }
 
 func TestStateProblemsStillPrint(t *testing.T) {
-	dir, env := fixture(t)
+	dir, env := hostFixture(t)
 	// A state dir that cannot be created.
 	file := filepath.Join(dir, "plainfile")
 	os.WriteFile(file, nil, 0o600)
@@ -255,7 +234,7 @@ func TestStateProblemsStillPrint(t *testing.T) {
 }
 
 func TestCorruptStateIsReplaced(t *testing.T) {
-	dir, env := fixture(t)
+	dir, env := hostFixture(t)
 	r := afmc(t, env, "collect", "network", "--json")
 	if r.code != 0 {
 		t.Fatal(r.stderr)
@@ -277,7 +256,7 @@ func TestCorruptStateIsReplaced(t *testing.T) {
 }
 
 func TestAllSkipsNothingOnThisHost(t *testing.T) {
-	_, env := fixture(t)
+	_, env := hostFixture(t)
 	r := afmc(t, env, "collect", "--all", "--json")
 	if r.code != 0 || !strings.HasPrefix(kinds(docs(t, r.stdout)), "CPU MEM DISK") {
 		t.Errorf("--all: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)

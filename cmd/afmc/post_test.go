@@ -133,7 +133,7 @@ func (s *sink) received() []string {
 
 // postEnv is a fixture environment posting to the sink.
 func postEnv(t *testing.T, s *sink) (string, map[string]string) {
-	dir, env := fixture(t)
+	dir, env := hostFixture(t)
 	env["AFMC_URL"] = s.srv.URL
 	env["AFMC_TOKEN"] = testToken
 	return dir, env

@@ -97,7 +97,7 @@ func sums(ns collect.NetworkState) (sent, recv uint64) {
 // report must add up to the growth exactly. A broken lock would let two
 // runs start from the same baseline and count an interval twice.
 func TestConcurrentRunsCountEveryByteOnce(t *testing.T) {
-	dir, env := fixture(t)
+	dir, env := hostFixture(t)
 	stateDir := env["AFMC_STATE_DIR"]
 	devPath := filepath.Join(dir, "proc", "net", "dev")
 	upPath := filepath.Join(dir, "proc", "uptime")
@@ -179,7 +179,7 @@ func TestConcurrentRunsCountEveryByteOnce(t *testing.T) {
 
 // A kill -9 at any moment leaves a state file that the next run reads.
 func TestKilledRunsLeaveReadableState(t *testing.T) {
-	_, env := fixture(t)
+	_, env := hostFixture(t)
 	stateDir := env["AFMC_STATE_DIR"]
 	// How long a whole run takes here, to spread the kills over it.
 	start := time.Now()
