@@ -21,6 +21,8 @@ import (
 type Disk struct {
 	Mounts      []string      // mount points; empty: every real filesystem
 	StatTimeout time.Duration // one statfs; a dead NFS server hangs it forever
+
+	statfs func(path string, s *unix.Statfs_t) error // unix.Statfs; tests hang it
 }
 
 func (Disk) Name() string         { return "disk" }
@@ -68,7 +70,7 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 	}
 
 	for _, m := range chosen {
-		u, err := statfs(ctx, env.Roots.HostPath(m.MountPoint), d.statTimeout())
+		u, err := d.usage(ctx, env.Roots.HostPath(m.MountPoint))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mount %s: %w", m.MountPoint, err))
 			continue
@@ -230,9 +232,14 @@ func UsageFromStatfs(s *unix.Statfs_t) Usage {
 	}
 }
 
-// statfs gives up after timeout: the call itself cannot be interrupted, so a
-// hung mount leaves one goroutine behind until the process exits.
-func statfs(ctx context.Context, path string, timeout time.Duration) (Usage, error) {
+// usage runs statfs and gives up after the timeout: the call itself cannot
+// be interrupted, so a hung mount leaves one goroutine behind until the
+// process exits.
+func (d Disk) usage(ctx context.Context, path string) (Usage, error) {
+	statfs, timeout := d.statfs, d.statTimeout()
+	if statfs == nil {
+		statfs = unix.Statfs
+	}
 	type result struct {
 		u   Usage
 		err error
@@ -240,7 +247,7 @@ func statfs(ctx context.Context, path string, timeout time.Duration) (Usage, err
 	ch := make(chan result, 1)
 	go func() {
 		var s unix.Statfs_t
-		if err := unix.Statfs(path, &s); err != nil {
+		if err := statfs(path, &s); err != nil {
 			ch <- result{err: fmt.Errorf("statfs %s: %w", path, err)}
 			return
 		}

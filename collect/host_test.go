@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/atlas-af/afmc/document"
 )
@@ -278,4 +281,24 @@ func TestNetworkBadInput(t *testing.T) {
 	os.Remove(filepath.Join(dir, "proc", "uptime"))
 	_, err := Network{}.Collect(ctx, env, nil)
 	checkErr(t, err, "reading uptime")
+}
+
+// A statfs that never returns (a dead NFS server) costs that mount its
+// document, not the run: the others still come, within the timeout.
+func TestDiskHungStatfs(t *testing.T) {
+	env, dir, _ := fixtureHost(t)
+	release := make(chan struct{})
+	defer close(release)
+	hung := filepath.Join(dir, "root", "home")
+	d := Disk{StatTimeout: 20 * time.Millisecond, statfs: func(path string, s *unix.Statfs_t) error {
+		if path == hung {
+			<-release
+		}
+		return unix.Statfs(path, s)
+	}}
+	res, err := d.Collect(context.Background(), env, nil)
+	checkErr(t, err, "mount /home: statfs "+hung+": no answer in 20ms (hung network filesystem?)")
+	if len(res.Docs) != 5 {
+		t.Errorf("got %d documents, want the 5 other mounts", len(res.Docs))
+	}
 }

@@ -100,7 +100,7 @@ func human(key string, v any) string {
 		case "utilization":
 			return strconv.FormatFloat(x*100, 'f', 1, 64) + "%"
 		case "interval":
-			return strconv.FormatFloat(x, 'f', 1, 64) + "s"
+			return strconv.FormatFloat(x, 'f', -1, 64) + "s"
 		}
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case string:
