@@ -256,10 +256,18 @@ func (s *Spool) Append(items []Item, gen uint64) ([]Item, error) {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	defer f.Close()
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, fmt.Errorf("spool %s: %w", s.path(), err)
+	}
 	if _, err := f.Write(buf); err != nil {
+		// A partial append (a full disk) must not leave records that a
+		// later run would send while this one sends them unspooled.
+		_ = f.Truncate(end)
 		return nil, fmt.Errorf("spool %s: %w", s.path(), err)
 	}
 	if err := f.Sync(); err != nil {
+		_ = f.Truncate(end)
 		return nil, fmt.Errorf("spool %s: fsync: %w", s.path(), err)
 	}
 	if !s.onDisk { // a new file: make its name durable too

@@ -124,25 +124,26 @@ func Run(ctx context.Context, cfg Config) Report {
 		return rep
 	}
 
-	var spool *output.Spool
+	// Every run opens the spool, --post or not: opening clears what a killed
+	// run left uncommitted, which this run's save would otherwise make look
+	// committed. Without that, no save and no send.
+	limits := output.SpoolLimits{}
+	if cfg.Post != nil {
+		limits = cfg.Post.Spool
+	}
+	spool, err := output.OpenSpool(store.Dir(), store.Generation(), limits, cfg.Env.Now(), log)
+	if err != nil {
+		rep.StateErr = err
+		log.Error("state not saved and nothing sent: the spool cannot be read; the next run collects this interval again", "error", err)
+		return rep
+	}
 	if cfg.Post != nil {
 		// Write-ahead: the documents are on disk before the state that
 		// produced them is saved and before their first send.
-		spool, err = output.OpenSpool(store.Dir(), store.Generation(), cfg.Post.Spool, cfg.Env.Now(), log)
-		if err == nil {
-			_, err = spool.Append(items, store.NextGeneration())
-		}
-		if err != nil {
+		if _, err := spool.Append(items, store.NextGeneration()); err != nil {
 			log.Error("spool unusable: sending this run's documents without keeping a copy", "error", err)
 			spool = nil
 		}
-	} else if _, err := output.OpenSpool(store.Dir(), store.Generation(), output.SpoolLimits{}, cfg.Env.Now(), log); err != nil {
-		// Opening clears what a killed run left uncommitted, which this
-		// run's save would otherwise make look committed: without that,
-		// no save.
-		rep.StateErr = err
-		log.Error("state not saved: the spool of a killed run could not be cleared", "error", err)
-		return rep
 	}
 
 	for _, o := range outcomes {
