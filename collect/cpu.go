@@ -21,7 +21,7 @@ func (CPU) Collect(_ context.Context, env *Env, _ json.RawMessage) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	doc := document.NewHost("CPU", env.Cluster, env.LoginNode, env.Now()).Add("load", load)
+	doc := document.NewHost("CPU", env.Cluster, env.LoginNode, env.Now()).Add("load", document.Float(load))
 	return Result{Docs: []document.Document{doc}}, nil
 }
 

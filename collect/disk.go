@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -69,8 +70,18 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 		}
 	}
 
-	for _, m := range chosen {
-		u, err := d.usage(ctx, env.Roots.HostPath(m.MountPoint))
+	// statfs every mount at once: a few dead NFS servers must not, one
+	// timeout after another, outlast the collector's own timeout.
+	usages := make([]Usage, len(chosen))
+	usageErrs := make([]error, len(chosen))
+	var wg sync.WaitGroup
+	for i, m := range chosen {
+		wg.Go(func() { usages[i], usageErrs[i] = d.usage(ctx, env.Roots.HostPath(m.MountPoint)) })
+	}
+	wg.Wait()
+
+	for i, m := range chosen {
+		u, err := usages[i], usageErrs[i]
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mount %s: %w", m.MountPoint, err))
 			continue
@@ -81,7 +92,7 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 			Add("total", u.Total).
 			Add("used", u.Used).
 			Add("free", u.Free).
-			Add("utilization", u.Utilization())
+			Add("utilization", document.Float(u.Utilization()))
 		if ioErr == nil {
 			if cur, ok := stats[m.Device]; ok {
 				next.Devices[m.Device] = cur

@@ -27,7 +27,7 @@ func (c DiskCounters) Since(p DiskCounters, interval float64) (document.Object, 
 		return nil, false
 	}
 	return document.Object{
-		{Key: "interval", Value: interval},
+		{Key: "interval", Value: document.Float(interval)},
 		{Key: "read_bytes", Value: c.ReadBytes - p.ReadBytes},
 		{Key: "write_bytes", Value: c.WriteBytes - p.WriteBytes},
 		{Key: "reads", Value: c.Reads - p.Reads},

@@ -33,6 +33,17 @@ func TestCPUAndMemOnFixture(t *testing.T) {
 	if got, want := docJSON(t, res.Docs[0]), `{"kind":"CPU","cluster":"TEST-AF","login_node":"login01.af.example.org","load":1.25}`; got != want {
 		t.Errorf("CPU:\n got %s\nwant %s", got, want)
 	}
+	// An idle host: the load is still a float, as the dashboards' index
+	// mapping expects.
+	writeFile(t, filepath.Join(env.Roots.Proc, "loadavg"), "0.00 0.00 0.00 1/80 100\n")
+	res, err = CPU{}.Collect(ctx, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := docJSON(t, res.Docs[0]); !strings.HasSuffix(got, `"load":0.0}`) {
+		t.Errorf("idle CPU: %s", got)
+	}
+
 	res, err = Mem{}.Collect(ctx, env, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +114,7 @@ func TestDiskOnFixture(t *testing.T) {
 		case "/data":
 			sawData = true
 			b, _ := json.Marshal(io)
-			if got, want := string(b), `{"interval":10,"read_bytes":51200,"write_bytes":4096,"reads":4,"writes":1}`; got != want {
+			if got, want := string(b), `{"interval":10.0,"read_bytes":51200,"write_bytes":4096,"reads":4,"writes":1}`; got != want {
 				t.Errorf("/data io: got %s want %s", got, want)
 			}
 		case "/", "/scratch", "/boot":

@@ -82,7 +82,7 @@ func (n Network) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage)
 	}
 	doc := document.NewHost("NETWORK", env.Cluster, env.LoginNode, env.Now()).
 		Add("network", document.Object{
-			{Key: "interval", Value: d.Interval},
+			{Key: "interval", Value: document.Float(d.Interval)},
 			{Key: "sent", Value: d.Sent},
 			{Key: "received", Value: d.Received},
 		})

@@ -9,6 +9,24 @@ import (
 	"time"
 )
 
+// Float is a JSON number that always reads as a float: 0 is written 0.0,
+// as the original Python tool wrote it. Elasticsearch maps a field by the
+// first value it sees in an index: a bare 0 would make a load or a
+// utilization an integer field for the whole day.
+type Float float64
+
+// MarshalJSON writes f with a decimal point or an exponent.
+func (f Float) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(float64(f))
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.ContainsAny(b, ".eE") {
+		b = append(b, ".0"...)
+	}
+	return b, nil
+}
+
 // Field is one key and its value. Value must be encodable by encoding/json;
 // nested ordered objects are Object values.
 type Field struct {

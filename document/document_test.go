@@ -50,3 +50,15 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestFloatAlwaysHasAPoint(t *testing.T) {
+	for f, want := range map[Float]string{0: "0.0", 1: "1.0", 0.01: "0.01", 300.064: "300.064", 1e21: "1e+21", -2: "-2.0"} {
+		b, err := json.Marshal(f)
+		if err != nil || string(b) != want {
+			t.Errorf("Float(%v) = %s, %v; want %s", float64(f), b, err, want)
+		}
+	}
+	if _, err := json.Marshal(Float(math.Inf(1))); err == nil {
+		t.Error("+Inf encoded without an error")
+	}
+}

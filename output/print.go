@@ -95,6 +95,8 @@ func human(key string, v any) string {
 			return IBytes(x)
 		}
 		return strconv.FormatUint(x, 10)
+	case document.Float:
+		return human(key, float64(x))
 	case float64:
 		switch key {
 		case "utilization":

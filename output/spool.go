@@ -24,7 +24,7 @@ const (
 
 // SpoolLimits bound the spool; what must go is counted and logged.
 type SpoolLimits struct {
-	MaxBytes int64         // total size of the documents kept; 0: no bound
+	MaxBytes int64         // size of the documents kept (the file adds ~60 bytes each); 0: no bound
 	MaxAge   time.Duration // age of the oldest document kept; 0: no bound
 }
 

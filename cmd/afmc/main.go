@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -55,8 +57,8 @@ type collectCmd struct {
 
 	Cluster   string   `help:"Cluster name, the cluster field of every document." placeholder:"NAME"`
 	LoginNode string   `help:"Login node name for host documents (default: the host name)." placeholder:"NAME"`
-	Mount     []string `help:"Mount point to report (repeatable; default: every real filesystem)." placeholder:"PATH" sep:"none"`
-	Interface []string `help:"Network interface to count, shell patterns allowed (repeatable; default: the physical ones)." placeholder:"IF" sep:"none"`
+	Mount     []string `help:"Mount point to report (repeatable; default: every real filesystem)." placeholder:"PATH"`
+	Interface []string `help:"Network interface to count, shell patterns allowed (repeatable; default: the physical ones)." placeholder:"IF"`
 
 	StateDir         string        `help:"Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc)." placeholder:"DIR"`
 	LockTimeout      time.Duration `help:"How long to wait for a concurrent run to release the state lock." default:"30s"`
@@ -69,7 +71,7 @@ type collectCmd struct {
 	Batch          int           `help:"Documents per POST; above 1 they are sent as JSON arrays." default:"1"`
 	MaxInFlight    int           `help:"Requests in flight at most." default:"4"`
 	RequestTimeout time.Duration `help:"How long one POST may take." default:"10s"`
-	SpoolMaxBytes  byteSize      `help:"Bound on the spool of undelivered documents (e.g. 64MiB)." default:"64MiB"`
+	SpoolMaxBytes  byteSize      `help:"Bound on the undelivered documents kept, by their JSON size (the spool file adds about 60 bytes a document)." default:"64MiB"`
 	SpoolMaxAge    time.Duration `help:"Undelivered documents older than this are dropped." default:"168h"`
 }
 
@@ -213,6 +215,12 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	case !c.Post:
 		cfg.Format = runner.FormatTable
 	}
+	if c.Batch < 1 {
+		return usage("--batch must be at least 1, got %d", c.Batch)
+	}
+	if c.MaxInFlight < 1 {
+		return usage("--max-in-flight must be at least 1, got %d", c.MaxInFlight)
+	}
 	if c.Post {
 		post, msg := c.postConfig(getenv, log)
 		if msg != "" {
@@ -245,10 +253,9 @@ func (c *collectCmd) postConfig(getenv func(string) string, log *slog.Logger) (*
 		return nil, "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
 	case c.Cluster == "":
 		return nil, "--post needs --cluster (or AFMC_CLUSTER)"
-	case c.Batch < 1:
-		return nil, fmt.Sprintf("--batch must be at least 1, got %d", c.Batch)
-	case c.MaxInFlight < 1:
-		return nil, fmt.Sprintf("--max-in-flight must be at least 1, got %d", c.MaxInFlight)
+	}
+	if u, err := url.Parse(c.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		log.Warn("--url is plain http: the token crosses the network unencrypted", "url", u.Redacted())
 	}
 	// Built before anything is collected: a bad URL or CA file is a usage
 	// error.
@@ -285,6 +292,14 @@ func exitStatus(rep runner.Report) int {
 		return exitUndelivered
 	}
 	return exitOK
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func newLogger(w io.Writer, level string, verbose bool) *slog.Logger {

@@ -43,23 +43,49 @@ type sink struct {
 	hung     chan struct{} // closed when the first request hangs
 	release  chan struct{} // closed to free hung handlers
 	mu       sync.Mutex
-	docs     []string // accepted documents, raw, in arrival order
+	idle     *sync.Cond // signalled when a connection ends
+	conns    int        // open connections
+	docs     []string   // accepted documents, raw, in arrival order
 	requests int
 }
 
-func newSink(t *testing.T) *sink {
+func newSink(t *testing.T) *sink { return startSink(t, false) }
+
+// newTLSSink serves HTTPS with a certificate of its own CA.
+func newTLSSink(t *testing.T) *sink { return startSink(t, true) }
+
+func startSink(t *testing.T, tls bool) *sink {
 	s := &sink{hung: make(chan struct{}), release: make(chan struct{})}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
+	s.idle = sync.NewCond(&s.mu)
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
+	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch st {
+		case http.StateNew:
+			s.conns++
+		case http.StateClosed, http.StateHijacked:
+			s.conns--
+			s.idle.Broadcast()
+		}
+	}
+	if tls {
+		s.srv.StartTLS()
+	} else {
+		s.srv.Start()
+	}
 	t.Cleanup(s.close)
 	return s
 }
 
-// newTLSSink serves HTTPS with a certificate of its own CA.
-func newTLSSink(t *testing.T) *sink {
-	s := &sink{hung: make(chan struct{}), release: make(chan struct{})}
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.handle))
-	t.Cleanup(s.close)
-	return s
+// waitClosed waits until every connection to the sink has ended, so no
+// request of a killed client is still on its way in.
+func (s *sink) waitClosed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.conns > 0 {
+		s.idle.Wait()
+	}
 }
 
 func (s *sink) close() {
@@ -300,6 +326,7 @@ func TestPostKilledWhilePosting(t *testing.T) {
 	<-s.hung // it is posting now
 	cmd.Process.Kill()
 	cmd.Wait()
+	s.waitClosed() // a request of the dead run read after this would be accepted
 	printed := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(printed) != 8 {
 		t.Fatalf("killed run printed %d documents", len(printed))
