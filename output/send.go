@@ -74,6 +74,9 @@ type SenderConfig struct {
 // Retries the attempts that repeated a failed request.
 type SendStats struct {
 	Delivered, Rejected, Pending, Requests, Retries int
+	// LastFailure describes the last failed request (status and answer, or
+	// the transport error), with secrets removed; empty when none failed.
+	LastFailure string
 }
 
 const (
@@ -300,6 +303,17 @@ func (s *Sender) Send(ctx context.Context, items []Item, ack func(ids []uint64, 
 		wg.Wait()
 	}
 
+	// An endpoint that refused every document and took none is most likely
+	// the wrong one (a web server's 400 for a mistyped --url): keep them.
+	if len(r.refused) > 0 {
+		o := Rejected
+		if r.stats.Delivered == 0 {
+			o = Pending
+			s.log.Error("output: the endpoint refused every document it was sent; keeping them for the next run: check --url", "url", s.logURL, "refused", len(r.refused))
+		}
+		r.settle(r.refused, o)
+	}
+
 	// Whatever was not dispatched or settled stays in the spool.
 	r.mu.Lock()
 	r.ackIDs = r.ackIDs[:0]
@@ -336,7 +350,8 @@ type run struct {
 	haltLog  sync.Once
 	giveUp   sync.Once
 
-	mu      sync.Mutex // serializes ack and guards settled, stats, ackIDs
+	mu      sync.Mutex // serializes ack and guards settled, stats, ackIDs, refused
+	refused []int      // items the endpoint refused for good (4xx on their own)
 	settled []bool
 	stats   SendStats
 	ackIDs  []uint64 // reused for each ack call
@@ -443,13 +458,16 @@ func (r *run) flushAcks(o Outcome) {
 	}
 }
 
-func (r *run) countRequest(retry bool) {
+func (r *run) countRequest(retry bool, res result) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.stats.Requests++
 	if retry {
 		r.stats.Retries++
 	}
-	r.mu.Unlock()
+	if res.err != nil || res.status/100 != 2 {
+		r.stats.LastFailure = r.s.describe(res)
+	}
 }
 
 func (r *run) stop() {
@@ -492,7 +510,7 @@ func (r *run) deliver(ctx context.Context, sp span) {
 			return
 		}
 		res := r.s.post(ctx, r.body(sp))
-		r.countRequest(attempt > 0)
+		r.countRequest(attempt > 0, res)
 		if ctx.Err() != nil {
 			// Whatever happened, the run is over; a late 2xx still counts.
 			if res.err == nil && res.status/100 == 2 {
@@ -521,10 +539,14 @@ func (r *run) deliver(ctx context.Context, sp span) {
 
 		case actSplit:
 			if sp.hi-sp.lo == 1 {
+				// Settled at the end of the run: rejected if the endpoint
+				// took other documents, kept if it refused them all.
 				d := r.docs[sp.lo]
-				r.s.log.Error("output: endpoint rejected document, dropping it",
+				r.s.log.Error("output: endpoint rejected document",
 					append(r.s.logAttrs(res), "id", r.items[d.item].ID)...)
-				r.settle([]int{d.item}, Rejected)
+				r.mu.Lock()
+				r.refused = append(r.refused, d.item)
+				r.mu.Unlock()
 				return
 			}
 			r.s.log.Info("output: endpoint refused batch, splitting it", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo)...)
@@ -717,6 +739,21 @@ func (s *Sender) logAttrs(res result) []any {
 		attrs = append(attrs, "retry_after", res.retryAfter)
 	}
 	return attrs
+}
+
+// describe is res in a few words for a summary line, with secrets removed.
+func (s *Sender) describe(res result) string {
+	if res.err != nil {
+		msg := res.err.Error()
+		for _, sec := range s.secrets {
+			msg = strings.ReplaceAll(msg, sec, "[REDACTED]")
+		}
+		return msg
+	}
+	if res.excerpt == "" {
+		return fmt.Sprintf("HTTP %d", res.status)
+	}
+	return fmt.Sprintf("HTTP %d: %s", res.status, res.excerpt)
 }
 
 type action int

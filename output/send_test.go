@@ -1026,3 +1026,31 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// An endpoint that refuses every document and takes none (a web server's
+// 400 for a mistyped URL) must not empty the spool: all stay Pending, and
+// the failure is described for the run's summary.
+func TestSendEverythingRefusedIsKept(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "400 Bad Request: plain HTTP request sent to HTTPS port", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	var logs logBuffer
+	for _, batch := range []int{1, 4} {
+		s := newSender(t, SenderConfig{URL: srv.URL + "/", Token: testToken, Batch: batch, BackoffBase: time.Millisecond, Logger: logs.logger()})
+		items := makeItems(8)
+		acks := newAckRecorder(t)
+		st := s.Send(t.Context(), items, acks.ack)
+		acks.check(items, all(Pending))
+		if st.Pending != 8 || st.Rejected != 0 {
+			t.Errorf("batch %d: stats %+v, want all 8 pending", batch, st)
+		}
+		if !strings.HasPrefix(st.LastFailure, "HTTP 400: 400 Bad Request") {
+			t.Errorf("batch %d: LastFailure %q", batch, st.LastFailure)
+		}
+	}
+	if !strings.Contains(logs.String(), "refused every document") {
+		t.Errorf("not logged:\n%s", logs.String())
+	}
+}

@@ -195,7 +195,8 @@ func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, commit
 	}
 	rep.Spooled = spool.Len()
 	if rep.Spooled > 0 {
-		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir)
+		// The one line cron mails when the endpoint is down: say why.
+		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", stats.LastFailure)
 	}
 }
 
