@@ -94,7 +94,14 @@ func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, 
 	}
 	dirty, err := s.readRecords(committed)
 	if err != nil {
-		return nil, err
+		// A spool that cannot be read would stop every run from here on:
+		// keep it aside for a person to look at, and go on without it.
+		aside := s.path() + ".unreadable"
+		if rerr := os.Rename(s.path(), aside); rerr != nil {
+			return nil, fmt.Errorf("%w; and it cannot be moved aside (%v): remove or repair %s", err, rerr, s.path())
+		}
+		s.log.Error("spool unreadable: moved aside, its documents are not sent", "error", err, "kept_as", aside)
+		s.recs, s.onDisk, dirty = nil, false, false
 	}
 	s.applyLimits()
 	if dirty {
@@ -143,7 +150,7 @@ func (s *Spool) readRecords(committed uint64) (dirty bool, err error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("reading spool: %w", err)
+		return false, fmt.Errorf("reading spool %s: %w", s.path(), err)
 	}
 	defer f.Close()
 	s.onDisk = true
@@ -176,7 +183,7 @@ func (s *Spool) readRecords(committed uint64) (dirty bool, err error) {
 			break
 		}
 		if err != nil {
-			return false, fmt.Errorf("reading spool: %w", err)
+			return false, fmt.Errorf("reading spool %s: %w", s.path(), err)
 		}
 	}
 	if uncommitted > 0 {

@@ -1138,3 +1138,26 @@ func TestSpoolEndToEndKilledMidway(t *testing.T) {
 		}
 	}
 }
+
+// A spool that cannot be read (here a directory in its place) is moved
+// aside so later runs are not stopped by it.
+func TestSpoolUnreadableIsMovedAside(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, SpoolName), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, slog.New(slog.NewTextHandler(&logs, nil)))
+	if s.Len() != 0 || !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), SpoolName+".unreadable") {
+		t.Errorf("len %d, logs:\n%s", s.Len(), logs.String())
+	}
+	appendItems(t, s, spoolItems(0, 2), 1)
+	closeSpool(t, s)
+	r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	if got := seqs(t, r.Pending(1)); !slices.Equal(got, []int{0, 1}) {
+		t.Errorf("after the spool was moved aside: pending %v", got)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, SpoolName+".unreadable")); err != nil || !fi.IsDir() {
+		t.Errorf("not kept aside: %v", err)
+	}
+}
