@@ -99,6 +99,7 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 				if p, ok := prev.Devices[m.Device]; ok && ioReason == "" {
 					if io, ok := cur.Since(p, interval); ok {
 						doc = doc.Add("io", io)
+						doc.Delta = true
 					} else {
 						env.Log.Info("disk: I/O counters went backwards, recording a new baseline", "mount", m.MountPoint, "device", m.Device)
 					}

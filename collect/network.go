@@ -86,6 +86,7 @@ func (n Network) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage)
 			{Key: "sent", Value: d.Sent},
 			{Key: "received", Value: d.Received},
 		})
+	doc.Delta = true
 	res.Docs = []document.Document{doc}
 	return res, nil
 }

@@ -89,6 +89,11 @@ func (o Object) MarshalJSON() ([]byte, error) {
 type Document struct {
 	Time   time.Time
 	Fields Object
+	// Delta marks a document that reports a change since the previous run
+	// (NETWORK, DISK with io): it is only valid once the state it was
+	// computed against has been saved. Snapshots (CPU, MEM, DISK sizes) are
+	// valid whatever becomes of the state.
+	Delta bool
 }
 
 // New starts a document with the fields every document carries.

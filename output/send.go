@@ -33,6 +33,7 @@ type Item struct {
 	ID          uint64    // spool id, opaque to the sender
 	Doc         []byte    // the document: a compact JSON object, WITHOUT token/timestamp
 	CollectedAt time.Time // when it was collected; sent as "timestamp" (epoch milliseconds)
+	Delta       bool      // reports a change since the previous run (see document.Document)
 }
 
 // Outcome is the final state of one item after Send.

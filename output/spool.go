@@ -30,17 +30,25 @@ type SpoolLimits struct {
 
 // record is one spooled document, a line of the spool file:
 //
-//	{"id":7,"gen":1764096000000000000,"t":1764096000123,"doc":{...}}
+//	{"id":7,"gen":1764096000000000000,"t":1764096000123,"delta":true,"doc":{...}}
 //
 // Gen is the state generation of the run that collected it (see
 // state.Store.Generation), T the collection time in epoch milliseconds.
+// Delta marks a document computed against the state (a NETWORK interval):
+// it is void if its run was stopped before saving that state.
 type record struct {
-	ID   uint64          `json:"id"`
-	Gen  uint64          `json:"gen"`
-	T    int64           `json:"t"`
-	Doc  json.RawMessage `json:"doc"`
-	line []byte          // the record as it stands in the file, newline included
+	ID    uint64          `json:"id"`
+	Gen   uint64          `json:"gen"`
+	T     int64           `json:"t"`
+	Delta bool            `json:"delta,omitempty"`
+	Doc   json.RawMessage `json:"doc"`
+	line  []byte          // the record as it stands in the file, newline included
 }
+
+// voidAt tells whether the record belongs to a run stopped before it
+// saved its state (committed is the last saved generation) and depends on
+// that state. Snapshots of such a run are still good and are sent.
+func (r record) voidAt(committed uint64) bool { return r.Delta && r.Gen > committed }
 
 // appendRecord writes r as a spool line. Documents are compact JSON objects
 // made by encoding/json, which escapes newlines, so a line holds exactly one.
@@ -51,6 +59,9 @@ func appendRecord(dst []byte, r record) []byte {
 	dst = strconv.AppendUint(dst, r.Gen, 10)
 	dst = append(dst, `,"t":`...)
 	dst = strconv.AppendInt(dst, r.T, 10)
+	if r.Delta {
+		dst = append(dst, `,"delta":true`...)
+	}
 	dst = append(dst, `,"doc":`...)
 	dst = append(dst, r.Doc...)
 	return append(dst, "}\n"...)
@@ -172,7 +183,7 @@ func (s *Spool) readRecords(committed uint64) (dirty bool, err error) {
 				s.maxID = max(s.maxID, rec.ID)
 				rec.line = line
 				switch {
-				case rec.Gen > committed:
+				case rec.voidAt(committed):
 					uncommitted++
 				case !s.settled[rec.ID]:
 					s.recs = append(s.recs, rec)
@@ -187,7 +198,7 @@ func (s *Spool) readRecords(committed uint64) (dirty bool, err error) {
 		}
 	}
 	if uncommitted > 0 {
-		s.log.Info("spool: discarding documents of a run stopped before it saved its state; this run collects their interval again", "documents", uncommitted)
+		s.log.Info("spool: discarding the delta documents of a run stopped before it saved its state; this run collects their interval again", "documents", uncommitted)
 	}
 	if unreadable > 0 {
 		s.Dropped += unreadable
@@ -253,10 +264,10 @@ func (s *Spool) Append(items []Item, gen uint64) ([]Item, error) {
 			return nil, fmt.Errorf("spooling a document: not a compact JSON object: %.60q", it.Doc)
 		}
 		start := len(buf)
-		recs[i] = record{ID: next + uint64(i), Gen: gen, T: it.CollectedAt.UnixMilli(), Doc: it.Doc}
+		recs[i] = record{ID: next + uint64(i), Gen: gen, T: it.CollectedAt.UnixMilli(), Delta: it.Delta, Doc: it.Doc}
 		buf = appendRecord(buf, recs[i])
 		recs[i].line = buf[start:len(buf):len(buf)]
-		out[i] = Item{ID: recs[i].ID, Doc: it.Doc, CollectedAt: it.CollectedAt}
+		out[i] = Item{ID: recs[i].ID, Doc: it.Doc, CollectedAt: it.CollectedAt, Delta: it.Delta}
 	}
 	f, err := os.OpenFile(s.path(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -292,13 +303,14 @@ func (s *Spool) Append(items []Item, gen uint64) ([]Item, error) {
 	return out, nil
 }
 
-// Pending lists what is waiting to be sent, oldest first, up to generation
-// maxGen: a run whose state save failed must not send its own documents.
-func (s *Spool) Pending(maxGen uint64) []Item {
+// Pending lists what is waiting to be sent, oldest first. committed is the
+// last saved generation: a run whose state save failed must not send its
+// own delta documents.
+func (s *Spool) Pending(committed uint64) []Item {
 	items := make([]Item, 0, len(s.recs))
 	for _, r := range s.recs {
-		if !s.settled[r.ID] && r.Gen <= maxGen {
-			items = append(items, Item{ID: r.ID, Doc: r.Doc, CollectedAt: time.UnixMilli(r.T)})
+		if !s.settled[r.ID] && !r.voidAt(committed) {
+			items = append(items, Item{ID: r.ID, Doc: r.Doc, CollectedAt: time.UnixMilli(r.T), Delta: r.Delta})
 		}
 	}
 	return items

@@ -29,9 +29,12 @@ func spoolItems(first, n int) []Item {
 	items := make([]Item, n)
 	for i := range items {
 		seq := first + i
+		// Delta documents (a DISK with io): void if their run was
+		// stopped before it saved its state.
 		items[i] = Item{
 			Doc:         fmt.Appendf(nil, `{"kind":"DISK","seq":%d,"mount":"/data/%d","utilization":0.%03d}`, seq, seq, seq%1000),
 			CollectedAt: spoolBase.Add(time.Duration(seq)*time.Second + 123456789*time.Nanosecond),
+			Delta:       true,
 		}
 	}
 	return items
@@ -1159,5 +1162,25 @@ func TestSpoolUnreadableIsMovedAside(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, SpoolName+".unreadable")); err != nil || !fi.IsDir() {
 		t.Errorf("not kept aside: %v", err)
+	}
+}
+
+// Snapshots (CPU, MEM, DISK sizes) of a run stopped before it saved its
+// state are still good samples: unlike its deltas, they are kept and sent.
+func TestSpoolKeepsSnapshotsOfAnInterruptedRun(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	items := spoolItems(0, 4)
+	items[0].Delta, items[2].Delta = false, false
+	appendItems(t, s, items, 7) // generation 7 was never saved
+	kill(s)
+	r := openSpool(t, dir, 6, SpoolLimits{}, spoolBase, nil)
+	if got := seqs(t, r.Pending(6)); !slices.Equal(got, []int{0, 2}) {
+		t.Errorf("pending %v, want the snapshots 0 and 2", got)
+	}
+	for _, it := range r.Pending(6) {
+		if it.Delta {
+			t.Errorf("snapshot %d came back as a delta", it.ID)
+		}
 	}
 }

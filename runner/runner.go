@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config) Report {
 	if err := store.Save(cfg.Env.Now()); err != nil {
 		rep.StateErr = err
 		committed = store.Generation()
-		log.Error("state not saved: this run's documents are not sent, the next run collects their interval again", "error", err)
+		log.Error("state not saved: this run's NETWORK and disk I/O figures are not sent, the next run collects their interval again", "error", err)
 	}
 
 	if cfg.Post == nil {
@@ -178,7 +178,7 @@ func toItems(docs []document.Document) ([]output.Item, error) {
 			errs = append(errs, fmt.Errorf("%s document: %w", d.Kind(), err))
 			continue
 		}
-		items = append(items, output.Item{Doc: b, CollectedAt: d.Time})
+		items = append(items, output.Item{Doc: b, CollectedAt: d.Time, Delta: d.Delta})
 	}
 	return items, errors.Join(errs...)
 }

@@ -465,17 +465,17 @@ func TestUncommittedRecordsNeverSent(t *testing.T) {
 	if r := runBin(t, env, "collect", "cpu", "--json"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	// As a killed run leaves it: one committed record, one of a generation
-	// no save has reached, and a torn line.
+	// As a killed run leaves it: one committed record, a delta of a
+	// generation no save has reached, and a torn line.
 	spool := filepath.Join(dir, "state", output.SpoolName)
 	at := time.Now().Add(-time.Hour).UnixMilli()
 	content := fmt.Sprintf(`{"id":1,"gen":1,"t":%d,"doc":{"kind":"CPU","cluster":"TEST-AF","load":9.99}}`+"\n"+
-		`{"id":2,"gen":18446744073709551615,"t":%d,"doc":{"kind":"NETWORK","cluster":"TEST-AF","network":{"interval":300,"sent":1,"received":2}}}`+"\n"+
+		`{"id":2,"gen":18446744073709551615,"t":%d,"delta":true,"doc":{"kind":"NETWORK","cluster":"TEST-AF","network":{"interval":300,"sent":1,"received":2}}}`+"\n"+
 		`{"id":3,"gen":1,"t":17000`, at, at+1)
 	if err := os.WriteFile(spool, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := runBin(t, env, "collect", "cpu", "--json", "-v"); r.code != 0 || !strings.Contains(r.stderr, "discarding documents of a run stopped before it saved its state") {
+	if r := runBin(t, env, "collect", "cpu", "--json", "-v"); r.code != 0 || !strings.Contains(r.stderr, "discarding the delta documents of a run stopped before it saved its state") {
 		t.Fatalf("run without --post: exit %d, stderr %s", r.code, r.stderr)
 	}
 	r := runBin(t, env, "collect", "mem", "--post")
