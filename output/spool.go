@@ -96,9 +96,11 @@ func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, 
 	s := &Spool{dir: dir, settled: map[uint64]bool{}, limits: limits, now: now, log: log}
 	// Temp files of a rewrite that was killed; we hold the lock, so no live
 	// run is writing one.
-	old, _ := filepath.Glob(filepath.Join(dir, ".spool-*.tmp"))
-	for _, p := range old {
-		_ = os.Remove(p)
+	for _, pattern := range []string{".spool-*.tmp", ".inbox-*.tmp"} {
+		old, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, p := range old {
+			_ = os.Remove(p)
+		}
 	}
 	if err := s.readAcks(); err != nil {
 		return nil, err
@@ -123,6 +125,10 @@ func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, 
 		if err := s.compact(); err != nil {
 			return nil, err
 		}
+	}
+	// After the rewrite: nothing may be appended to a torn line.
+	if err := s.mergeInbox(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

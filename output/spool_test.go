@@ -1184,3 +1184,42 @@ func TestSpoolKeepsSnapshotsOfAnInterruptedRun(t *testing.T) {
 		}
 	}
 }
+
+func TestSpoolTakesInInbox(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	appendItems(t, s, spoolItems(0, 2), 1)
+	kill(s)
+	// A torn last line from a killed append, and two locked-out runs.
+	f, err := os.OpenFile(filepath.Join(dir, SpoolName), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"id":99,"gen":1,"t":1,"do`)
+	f.Close()
+	for i, first := range []int{2, 4} {
+		if _, err := WriteInbox(dir, spoolItems(first, 2), spoolBase.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "spool.inbox-1-1.ndjson.bad"), []byte("ignored: not the pattern"), 0o600)
+
+	r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	got := r.Pending(1)
+	if seqs := seqs(t, got); !slices.Equal(seqs, []int{0, 1, 2, 3, 4, 5}) {
+		t.Errorf("pending %v, want the spool's then the inboxes' in order", seqs)
+	}
+	want := spoolItems(2, 1)[0].CollectedAt.UnixMilli()
+	if got[2].CollectedAt.UnixMilli() != want {
+		t.Errorf("inbox document lost its collection time: %v", got[2].CollectedAt)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, inboxPattern)); len(m) != 0 {
+		t.Errorf("inbox files left after the merge: %v", m)
+	}
+	kill(r)
+	// Merged for good: a reopen finds them once.
+	r2 := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	if n := r2.Len(); n != 6 {
+		t.Errorf("after reopen: %d documents, want 6", n)
+	}
+}

@@ -118,9 +118,21 @@ func Run(ctx context.Context, cfg Config) Report {
 	}
 
 	if store == nil {
-		if cfg.Post != nil {
-			deliverUnspooled(ctx, cfg, items, &rep)
+		if cfg.Post == nil {
+			return rep
 		}
+		if errors.Is(rep.StateErr, state.ErrLockTimeout) {
+			// The run holding the lock may be sending for a while: leave
+			// these documents in the inbox for it, or the next run.
+			_, err := output.WriteInbox(cfg.StateDir, items, cfg.Env.Now())
+			if err == nil {
+				rep.Spooled = len(items)
+				log.Warn("documents left in the spool inbox for the run holding the lock, or the next one", "documents", len(items), "dir", cfg.StateDir)
+				return rep
+			}
+			log.Error("cannot leave documents in the spool inbox; sending them without a copy", "error", err)
+		}
+		deliverUnspooled(ctx, cfg, items, &rep)
 		return rep
 	}
 

@@ -521,3 +521,48 @@ func TestPostTLSWithSiteCA(t *testing.T) {
 		t.Errorf("bad CA file: exit %d, stderr %s", r.code, r.stderr)
 	}
 }
+
+// A run that cannot get the lock (another is still sending to a slow
+// endpoint) leaves its documents in the spool inbox; the next run sends
+// them. Nothing is lost, nothing sent twice.
+func TestLockedOutRunLeavesDocumentsForTheNext(t *testing.T) {
+	s := newSink(t)
+	dir, env := postEnv(t, s)
+	s.mode.Store(sinkHang)
+	holder := exec.Command(afmcBin, "collect", "mem", "--post", "--timeout", "1m")
+	holder.Env = envList(env)
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	<-s.hung // the holder is sending, under the lock
+
+	writeAtomic(t, filepath.Join(dir, "proc", "loadavg"), "3.25 1.00 1.00 1/100 1\n")
+	r := runBin(t, env, "collect", "cpu", "--json", "--post", "--lock-timeout", "50ms")
+	if r.code != exitLocked || !strings.Contains(r.stderr, "documents left in the spool inbox") {
+		t.Fatalf("locked out: exit %d, stderr %s", r.code, r.stderr)
+	}
+	locked := strings.TrimSpace(r.stdout)
+
+	holder.Process.Kill()
+	holder.Wait()
+	s.waitClosed()
+	s.mode.Store(sinkOK)
+	r = runBin(t, env, "collect", "disk", "--mount", "/data", "--post")
+	if r.code != exitOK {
+		t.Fatalf("next run: exit %d: %s", r.code, r.stderr)
+	}
+	seen := map[string]int{}
+	for _, raw := range s.received() {
+		doc, _, _ := stripSent(t, raw)
+		seen[doc]++
+	}
+	if seen[locked] != 1 {
+		t.Errorf("the locked-out run's %s arrived %d times; sink got %v", locked, seen[locked], seen)
+	}
+	if len(seen) != 3 { // its CPU, the killed holder's MEM, this run's DISK
+		t.Errorf("sink got %d distinct documents, want 3: %v", len(seen), seen)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "state", "spool.inbox-*")); len(m) != 0 {
+		t.Errorf("inbox files left: %v", m)
+	}
+}
