@@ -82,6 +82,12 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 
 	for i, m := range chosen {
 		u, err := usages[i], usageErrs[i]
+		if err != nil && len(d.Mounts) == 0 && errors.Is(err, unix.EACCES) {
+			// A default mount root may not read (an NFS export with root
+			// squash): not worth a failure, and a cron mail, every run.
+			env.Log.Debug("disk: skipping a mount root cannot stat", "mount", m.MountPoint, "error", err)
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mount %s: %w", m.MountPoint, err))
 			continue
@@ -161,13 +167,14 @@ var pseudoFS = map[string]bool{
 var systemPrefixes = []string{"/proc", "/sys", "/dev", "/run/credentials", "/var/lib/docker/", "/var/lib/containers/", "/var/lib/kubelet/"}
 
 // RealFilesystems keeps the mounts holding real data: no pseudo filesystem,
-// no system or container-runtime mount point, and each device once, at its
-// shortest mount point (as df shows it), so bind mounts do not repeat it.
+// no system or container-runtime mount point, no FUSE mount of a user's and
+// no CVMFS software repository, and each device once, at its shortest
+// mount point (as df shows it), so bind mounts do not repeat it.
 func RealFilesystems(mounts []Mount) []Mount {
 	best := map[string]Mount{}
 	var order []string
 	for _, m := range mounts {
-		if pseudoFS[m.FSType] || underSystem(m.MountPoint) {
+		if pseudoFS[m.FSType] || underSystem(m.MountPoint) || m.userFUSE() || m.Source == "cvmfs2" {
 			continue
 		}
 		key := m.Device

@@ -86,7 +86,7 @@ func TestDiskOnFixture(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(mounts, ","); got != "/,/boot,/data,/home,/mnt/usb disk,/scratch" {
+	if got := strings.Join(mounts, ","); got != "/,/boot,/data,/eos,/home,/mnt/usb disk,/scratch" {
 		t.Errorf("mounts %s", got)
 	}
 
@@ -117,7 +117,7 @@ func TestDiskOnFixture(t *testing.T) {
 			if got, want := string(b), `{"interval":10.0,"read_bytes":51200,"write_bytes":4096,"reads":4,"writes":1}`; got != want {
 				t.Errorf("/data io: got %s want %s", got, want)
 			}
-		case "/", "/scratch", "/boot":
+		case "/", "/scratch", "/boot", "/mnt/usb disk":
 			b, _ := json.Marshal(io)
 			if !ok || !strings.Contains(string(b), `"read_bytes":0,"write_bytes":0,"reads":0,"writes":0`) {
 				t.Errorf("%s io: got %s, want zero deltas", m, b)
@@ -168,8 +168,8 @@ func TestDiskStatfsFailureIsPerMount(t *testing.T) {
 	}
 	res, err := Disk{}.Collect(context.Background(), env, nil)
 	checkErr(t, err, "mount /scratch: statfs "+filepath.Join(dir, "root", "scratch"))
-	if len(res.Docs) != 5 {
-		t.Errorf("got %d documents, want the 5 other mounts", len(res.Docs))
+	if len(res.Docs) != 6 {
+		t.Errorf("got %d documents, want the 6 other mounts", len(res.Docs))
 	}
 }
 
@@ -309,7 +309,26 @@ func TestDiskHungStatfs(t *testing.T) {
 	}}
 	res, err := d.Collect(context.Background(), env, nil)
 	checkErr(t, err, "mount /home: statfs "+hung+": no answer in 20ms (hung network filesystem?)")
-	if len(res.Docs) != 5 {
-		t.Errorf("got %d documents, want the 5 other mounts", len(res.Docs))
+	if len(res.Docs) != 6 {
+		t.Errorf("got %d documents, want the 6 other mounts", len(res.Docs))
 	}
+}
+
+// A default mount root may not stat (root squash) is skipped quietly; named
+// with --mount, it is an error.
+func TestDiskPermissionDenied(t *testing.T) {
+	env, dir, logs := fixtureHost(t)
+	denied := filepath.Join(dir, "root", "home")
+	statfs := func(path string, s *unix.Statfs_t) error {
+		if path == denied {
+			return unix.EACCES
+		}
+		return unix.Statfs(path, s)
+	}
+	res, err := Disk{statfs: statfs}.Collect(context.Background(), env, nil)
+	if err != nil || len(res.Docs) != 6 || !strings.Contains(logs.String(), "skipping a mount root cannot stat") {
+		t.Errorf("default mounts: %d documents, error %v, logs %s", len(res.Docs), err, logs)
+	}
+	_, err = Disk{Mounts: []string{"/home"}, statfs: statfs}.Collect(context.Background(), env, nil)
+	checkErr(t, err, "mount /home: statfs "+denied+": permission denied")
 }

@@ -14,6 +14,7 @@ type Mount struct {
 	MountPoint string
 	FSType     string
 	Source     string // "/dev/vda1", "server:/export", "tmpfs"
+	SuperOpts  string // "rw,user_id=1000,group_id=1000"
 }
 
 // ParseMountinfo parses /proc/PID/mountinfo (proc(5)):
@@ -45,6 +46,7 @@ func ParseMountinfo(b []byte) ([]Mount, error) {
 			MountPoint: unescapeOctal(f[4]),
 			FSType:     g[0],
 			Source:     unescapeOctal(g[1]),
+			SuperOpts:  superOpts(g),
 		})
 	}
 	if len(out) == 0 {
@@ -71,4 +73,25 @@ func unescapeOctal(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+func superOpts(g []string) string {
+	if len(g) > 2 {
+		return g[2]
+	}
+	return ""
+}
+
+// userFUSE tells a FUSE filesystem a user mounted (sshfs, rclone): their
+// own business, and unreadable to root anyway.
+func (m Mount) userFUSE() bool {
+	if m.FSType != "fuse" && !strings.HasPrefix(m.FSType, "fuse.") {
+		return false
+	}
+	for _, o := range strings.Split(m.SuperOpts, ",") {
+		if v, ok := strings.CutPrefix(o, "user_id="); ok && v != "0" {
+			return true
+		}
+	}
+	return false
 }

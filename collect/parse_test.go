@@ -55,14 +55,14 @@ func TestParseMountinfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mounts) != 16 {
-		t.Fatalf("got %d mounts, want 16", len(mounts))
+	if len(mounts) != 19 {
+		t.Fatalf("got %d mounts, want 19", len(mounts))
 	}
 	want := map[string]Mount{
-		"/":             {Device: "259:2", Root: "/", MountPoint: "/", FSType: "xfs", Source: "/dev/nvme0n1p2"},
-		"/home":         {Device: "0:48", Root: "/", MountPoint: "/home", FSType: "nfs4", Source: "nfs01.af.example.org:/export/home"},
-		"/srv/projects": {Device: "253:0", Root: "/projects", MountPoint: "/srv/projects", FSType: "xfs", Source: "/dev/mapper/vg0-data"},
-		"/mnt/usb disk": {Device: "8:33", Root: "/", MountPoint: "/mnt/usb disk", FSType: "ext4", Source: "/dev/sdc1"},
+		"/":             {Device: "259:2", Root: "/", MountPoint: "/", FSType: "xfs", Source: "/dev/nvme0n1p2", SuperOpts: "rw,attr2,inode64,noquota"},
+		"/home":         {Device: "0:48", Root: "/", MountPoint: "/home", FSType: "nfs4", Source: "nfs01.af.example.org:/export/home", SuperOpts: "rw,vers=4.2,rsize=1048576,wsize=1048576,hard,proto=tcp"},
+		"/srv/projects": {Device: "253:0", Root: "/projects", MountPoint: "/srv/projects", FSType: "xfs", Source: "/dev/mapper/vg0-data", SuperOpts: "rw,attr2,inode64,noquota"},
+		"/mnt/usb disk": {Device: "8:33", Root: "/", MountPoint: "/mnt/usb disk", FSType: "ext4", Source: "/dev/sdc1", SuperOpts: "rw"},
 	}
 	for _, m := range mounts {
 		if w, ok := want[m.MountPoint]; ok {
@@ -110,9 +110,10 @@ func TestRealFilesystems(t *testing.T) {
 	for _, m := range RealFilesystems(mounts) {
 		got = append(got, m.MountPoint)
 	}
-	// No pseudo filesystems, no docker overlay or snap squashfs, and /data
-	// once: /srv/projects is a bind mount of the same device.
-	want := []string{"/", "/boot", "/data", "/home", "/mnt/usb disk", "/scratch"}
+	// No pseudo filesystems, no docker overlay or snap squashfs, no user's
+	// sshfs or CVMFS (but EOS, a system FUSE mount, stays), and /data once:
+	// /srv/projects is a bind mount of the same device.
+	want := []string{"/", "/boot", "/data", "/eos", "/home", "/mnt/usb disk", "/scratch"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}

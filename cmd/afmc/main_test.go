@@ -165,7 +165,7 @@ func TestCollectJSONOnFixture(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	if got := kinds(docs(t, r.stdout)); got != "CPU MEM DISK DISK DISK DISK DISK DISK" {
+	if got := kinds(docs(t, r.stdout)); got != "CPU MEM DISK DISK DISK DISK DISK DISK DISK" {
 		t.Errorf("kinds %s", got)
 	}
 	if !strings.Contains(r.stderr, "recording a baseline") {

@@ -201,7 +201,7 @@ func TestPostDeliversEveryDocumentOnce(t *testing.T) {
 			}
 			printed := strings.Split(strings.TrimSpace(r.stdout), "\n")
 			got := s.received()
-			if len(got) != len(printed) || len(printed) != 8 {
+			if len(got) != len(printed) || len(printed) != 9 {
 				t.Fatalf("printed %d documents, sink accepted %d", len(printed), len(got))
 			}
 			seen := map[string]int{}
@@ -224,7 +224,7 @@ func TestPostDeliversEveryDocumentOnce(t *testing.T) {
 				}
 			}
 			if batch == "3" && s.requests != 3 {
-				t.Errorf("%d requests for 8 documents in batches of 3", s.requests)
+				t.Errorf("%d requests for 9 documents in batches of 3", s.requests)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "state", output.SpoolName)); !os.IsNotExist(err) {
 				t.Errorf("spool left after full delivery: %v", err)
@@ -328,7 +328,7 @@ func TestPostKilledWhilePosting(t *testing.T) {
 	cmd.Wait()
 	s.waitClosed() // a request of the dead run read after this would be accepted
 	printed := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(printed) != 8 {
+	if len(printed) != 9 {
 		t.Fatalf("killed run printed %d documents", len(printed))
 	}
 
