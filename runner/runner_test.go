@@ -1,0 +1,87 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/document"
+	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/state"
+)
+
+// stub returns one document; delta ones carry a state section.
+type stub struct {
+	name  string
+	delta bool
+}
+
+func (s stub) Name() string                 { return s.name }
+func (s stub) Available(*collect.Env) error { return nil }
+func (s stub) Collect(_ context.Context, env *collect.Env, _ json.RawMessage) (collect.Result, error) {
+	d := document.New(strings.ToUpper(s.name), env.Cluster, env.Now())
+	d.Delta = s.delta
+	res := collect.Result{Docs: []document.Document{d}}
+	if s.delta {
+		res.State = json.RawMessage(`{"counter":1}`)
+	}
+	return res, nil
+}
+
+// When the state cannot be saved, the run's deltas would be counted again
+// by the next run: they are withheld. Its snapshots are sent.
+func TestSaveFailureWithholdsDeltasOnly(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	sender, err := output.NewSender(output.SenderConfig{URL: srv.URL, Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+
+	dir := t.TempDir()
+	// A directory where the state file should be: it reads as unreadable
+	// (a fresh baseline) and the save's rename over it fails.
+	if err := os.MkdirAll(filepath.Join(dir, state.FileName, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	rep := Run(context.Background(), Config{
+		Env: &collect.Env{Cluster: "C", Now: time.Now,
+			Log: slog.New(slog.NewTextHandler(&logs, nil))},
+		Collectors:       []collect.Collector{stub{name: "snap"}, stub{name: "net", delta: true}},
+		StateDir:         dir,
+		LockTimeout:      time.Second,
+		CollectorTimeout: time.Second,
+		Timeout:          10 * time.Second,
+		Stdout:           io.Discard,
+		Post:             &PostConfig{Sender: sender},
+	})
+	if rep.StateErr == nil || !strings.Contains(logs.String(), "NETWORK and disk I/O figures are not sent") {
+		t.Fatalf("save did not fail as planned: %+v\n%s", rep, logs.String())
+	}
+	if len(got) != 1 || !strings.Contains(got[0], `"kind":"SNAP"`) {
+		t.Errorf("sent %q, want only the snapshot", got)
+	}
+	if rep.Delivered != 1 {
+		t.Errorf("report %+v", rep)
+	}
+}
