@@ -17,7 +17,12 @@ import (
 
 // hostEnv runs afmc on the real /proc with a private state dir.
 func hostEnv(t *testing.T) map[string]string {
-	return map[string]string{"AFMC_STATE_DIR": filepath.Join(t.TempDir(), "state"), "AFMC_CLUSTER": "TEST-AF"}
+	dir := t.TempDir()
+	noConfig := filepath.Join(dir, "no-config.json")
+	if err := os.WriteFile(noConfig, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"AFMC_STATE_DIR": filepath.Join(dir, "state"), "AFMC_CLUSTER": "TEST-AF", "AFMC_CONFIG": noConfig}
 }
 
 func dfBytes(t *testing.T, mount string) (size, used, avail uint64) {

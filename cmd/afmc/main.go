@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,11 @@ const (
 	exitUndelivered = 3 // some documents were not delivered (kept in the spool, or refused)
 	exitLocked      = 4 // another run held the state lock for longer than --lock-timeout
 )
+
+// defaultConfig is read when it exists: settings as JSON, keys named as
+// the flags ({"cluster": "UC-AF", "token_file": "/etc/afmc/token"}).
+// AFMC_CONFIG names another.
+const defaultConfig = "/etc/afmc/afmc.json"
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
@@ -115,6 +121,13 @@ type exitPanic int
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
 	var c cli
 	builtin := collect.Builtin(collect.Options{})
+	config := getenv("AFMC_CONFIG")
+	if config == "" {
+		config = defaultConfig
+	} else if _, err := os.Stat(config); err != nil {
+		fmt.Fprintf(stderr, "afmc: AFMC_CONFIG: %v\n", err)
+		return exitUsage
+	}
 	parser, err := kong.New(&c,
 		kong.Name("afmc"),
 		kong.Description("Analysis Facility Metrics Collector: collects usage documents once and prints or posts them."),
@@ -123,10 +136,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 		kong.Vars{"kinds": strings.Join(collect.KindNames(builtin), ", ")},
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		// Later resolvers win: a flag beats the environment, which beats
+		// the config file.
+		kong.Configuration(kong.JSON, config),
 		kong.Resolvers(envResolver(getenv)),
 	)
 	if err != nil {
-		fmt.Fprintf(stderr, "afmc: internal error: %v\n", err)
+		fmt.Fprintf(stderr, "afmc: config file %v\n", err)
+		return exitUsage
+	}
+	if err := checkConfigKeys(config, parser.Model.Node); err != nil {
+		fmt.Fprintf(stderr, "afmc: config file %s: %v\n", config, err)
 		return exitUsage
 	}
 	defer func() {
@@ -151,6 +171,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	default:
 		return c.Collect.run(ctx, stdout, stderr, getenv, log)
 	}
+}
+
+// checkConfigKeys refuses a setting no flag has: kong would ignore a
+// misspelt "clustr" without a word.
+func checkConfigKeys(path string, root *kong.Node) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil // absent or unreadable: kong.Configuration skipped it too
+	}
+	var settings map[string]json.RawMessage
+	if err := json.Unmarshal(b, &settings); err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	var walk func(n *kong.Node)
+	walk = func(n *kong.Node) {
+		for _, f := range n.Flags {
+			known[f.Name] = true
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(root)
+	for key := range settings {
+		if !known[strings.ReplaceAll(key, "_", "-")] {
+			return fmt.Errorf("unknown setting %q (settings are named as the flags: cluster, token_file, mount, ...)", key)
+		}
+	}
+	return nil
 }
 
 // envResolver makes kong read AFMC_* through getenv rather than the process

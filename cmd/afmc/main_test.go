@@ -39,7 +39,13 @@ func TestMain(m *testing.M) {
 func hostFixture(t *testing.T) (dir string, env map[string]string) {
 	t.Helper()
 	dir = fixture.Host(t, filepath.Join("..", "..", "testdata", "host"))
+	// An empty config, so that no /etc/afmc/afmc.json of the machine counts.
+	noConfig := filepath.Join(dir, "no-config.json")
+	if err := os.WriteFile(noConfig, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return dir, map[string]string{
+		"AFMC_CONFIG":     noConfig,
 		"HOST_PROC":       filepath.Join(dir, "proc"),
 		"HOST_SYS":        filepath.Join(dir, "sys"),
 		"HOST_ROOT":       filepath.Join(dir, "root"),
@@ -260,5 +266,44 @@ func TestAllSkipsNothingOnThisHost(t *testing.T) {
 	r := afmc(t, env, "collect", "--all", "--json")
 	if r.code != 0 || !strings.HasPrefix(kinds(docs(t, r.stdout)), "CPU MEM DISK") {
 		t.Errorf("--all: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	dir, env := hostFixture(t)
+	delete(env, "AFMC_CLUSTER")
+	delete(env, "AFMC_LOGIN_NODE")
+	cfg := filepath.Join(dir, "afmc.json")
+	os.WriteFile(cfg, []byte(`{"cluster": "FROM-CONFIG", "login_node": "cfg-node", "mount": ["/data", "/home"]}`), 0o600)
+	env["AFMC_CONFIG"] = cfg
+
+	r := afmc(t, env, "collect", "cpu", "disk", "--json")
+	ds := docs(t, r.stdout)
+	if r.code != 0 || len(ds) != 3 || ds[0]["cluster"] != "FROM-CONFIG" || ds[0]["login_node"] != "cfg-node" || ds[2]["mount"] != "/home" {
+		t.Fatalf("settings from the file: exit %d, %v, %s", r.code, ds, r.stderr)
+	}
+	// A flag beats the environment, which beats the file.
+	env["AFMC_CLUSTER"] = "FROM-ENV"
+	if ds := docs(t, afmc(t, env, "collect", "cpu", "--json").stdout); ds[0]["cluster"] != "FROM-ENV" {
+		t.Errorf("environment over file: %v", ds)
+	}
+	if ds := docs(t, afmc(t, env, "collect", "cpu", "--json", "--cluster", "FROM-FLAG").stdout); ds[0]["cluster"] != "FROM-FLAG" {
+		t.Errorf("flag over environment: %v", ds)
+	}
+
+	for _, tt := range []struct{ content, wantErr string }{
+		{`{"clustr": "X"}`, `unknown setting "clustr"`},
+		{`{"cluster": `, "config file " + cfg},
+		{`{"batch": "many"}`, "--batch"},
+	} {
+		os.WriteFile(cfg, []byte(tt.content), 0o600)
+		r := afmc(t, env, "collect", "cpu")
+		if r.code != exitUsage || !strings.Contains(r.stderr, tt.wantErr) {
+			t.Errorf("config %s: exit %d, stderr %q, want %q", tt.content, r.code, r.stderr, tt.wantErr)
+		}
+	}
+	env["AFMC_CONFIG"] = filepath.Join(dir, "missing.json")
+	if r := afmc(t, env, "collect", "cpu"); r.code != exitUsage || !strings.Contains(r.stderr, "AFMC_CONFIG") {
+		t.Errorf("missing AFMC_CONFIG file: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
