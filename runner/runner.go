@@ -205,7 +205,7 @@ func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, commit
 	if err := spool.Close(); err != nil {
 		log.Error("spool", "error", err)
 	}
-	rep.Spooled = spool.Len()
+	rep.Spooled = len(spool.Pending(committed)) // a void delta of this run is not waiting for anything
 	if rep.Spooled > 0 {
 		// The one line cron mails when the endpoint is down: say why.
 		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", stats.LastFailure)
