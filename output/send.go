@@ -704,11 +704,8 @@ func stripURL(err error) error {
 
 // excerpt makes a short, single-line, secret-free excerpt of a response body.
 func (s *Sender) excerpt(body []byte) string {
-	text := string(body)
 	// Scrub before truncating so a cut cannot leave part of a secret behind.
-	for _, sec := range s.secrets {
-		text = strings.ReplaceAll(text, sec, "[REDACTED]")
-	}
+	text := s.redact(string(body))
 	if len(text) > excerptLimit {
 		text = text[:excerptLimit]
 		for len(text) > 0 && !utf8.ValidString(text) {
@@ -725,15 +722,19 @@ func (s *Sender) excerpt(body []byte) string {
 	}, text)
 }
 
+// redact removes the token, raw or JSON-escaped, from text.
+func (s *Sender) redact(text string) string {
+	for _, sec := range s.secrets {
+		text = strings.ReplaceAll(text, sec, "[REDACTED]")
+	}
+	return text
+}
+
 // logAttrs describes res for a log line.
 func (s *Sender) logAttrs(res result) []any {
 	attrs := []any{"url", s.logURL}
 	if res.err != nil {
-		msg := res.err.Error()
-		for _, sec := range s.secrets {
-			msg = strings.ReplaceAll(msg, sec, "[REDACTED]")
-		}
-		return append(attrs, "error", msg)
+		return append(attrs, "error", s.redact(res.err.Error()))
 	}
 	attrs = append(attrs, "status", res.status, "body", res.excerpt)
 	if res.retryAfter > 0 {
@@ -745,11 +746,7 @@ func (s *Sender) logAttrs(res result) []any {
 // describe is res in a few words for a summary line, with secrets removed.
 func (s *Sender) describe(res result) string {
 	if res.err != nil {
-		msg := res.err.Error()
-		for _, sec := range s.secrets {
-			msg = strings.ReplaceAll(msg, sec, "[REDACTED]")
-		}
-		return msg
+		return s.redact(res.err.Error())
 	}
 	if res.excerpt == "" {
 		return fmt.Sprintf("HTTP %d", res.status)
