@@ -138,18 +138,19 @@ func Run(ctx context.Context, cfg Config) Report {
 
 	// Every run opens the spool, --post or not: opening clears what a killed
 	// run left uncommitted, which this run's save would otherwise make look
-	// committed. Without that, no save and no send.
+	// committed. If it cannot, the state is not saved.
 	limits := output.SpoolLimits{}
 	if cfg.Post != nil {
 		limits = cfg.Post.Spool
 	}
 	spool, err := output.OpenSpool(store.Dir(), store.Generation(), limits, cfg.Env.Now(), log)
+	canSave := err == nil
 	if err != nil {
 		rep.StateErr = err
-		log.Error("state not saved and nothing sent: the spool cannot be read; the next run collects this interval again", "error", err)
-		return rep
+		log.Error("state not saved: the spool cannot be opened; the next run collects this interval again", "error", err)
+		spool = nil
 	}
-	if cfg.Post != nil {
+	if spool != nil && cfg.Post != nil {
 		// Write-ahead: the documents are on disk before the state that
 		// produced them is saved and before their first send.
 		if _, err := spool.Append(items, store.NextGeneration()); err != nil {
@@ -158,26 +159,35 @@ func Run(ctx context.Context, cfg Config) Report {
 		}
 	}
 
-	for _, o := range outcomes {
-		store.SetSection(o.Name, o.State)
-	}
-	committed := store.NextGeneration()
-	if err := store.Save(cfg.Env.Now()); err != nil {
-		rep.StateErr = err
-		committed = store.Generation()
-		log.Error("state not saved: this run's NETWORK and disk I/O figures are not sent, the next run collects their interval again", "error", err)
+	saved := false
+	committed := store.Generation()
+	if canSave {
+		for _, o := range outcomes {
+			store.SetSection(o.Name, o.State)
+		}
+		if err := store.Save(cfg.Env.Now()); err != nil {
+			rep.StateErr = err
+			log.Error("state not saved: this run's NETWORK and disk I/O figures are not sent, the next run collects their interval again", "error", err)
+		} else {
+			saved, committed = true, store.Generation()
+		}
 	}
 
-	if cfg.Post == nil {
-		return rep
-	}
-	if spool == nil {
-		if rep.StateErr == nil {
-			deliverUnspooled(ctx, cfg, items, &rep)
+	switch {
+	case cfg.Post == nil:
+	case spool != nil:
+		deliverSpooled(ctx, cfg, spool, committed, &rep)
+	default:
+		// No spool: send what is valid without a copy. Deltas are valid
+		// only if the state they were computed against was saved.
+		var valid []output.Item
+		for _, it := range items {
+			if saved || !it.Delta {
+				valid = append(valid, it)
+			}
 		}
-		return rep
+		deliverUnspooled(ctx, cfg, valid, &rep)
 	}
-	deliverSpooled(ctx, cfg, spool, committed, &rep)
 	return rep
 }
 

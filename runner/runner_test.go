@@ -85,3 +85,55 @@ func TestSaveFailureWithholdsDeltasOnly(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 }
+
+// saboteur replaces the state dir with a file while the run collects: the
+// spool and the save both fail from then on.
+type saboteur struct{ dir string }
+
+func (s saboteur) Name() string                 { return "saboteur" }
+func (s saboteur) Available(*collect.Env) error { return nil }
+func (s saboteur) Collect(_ context.Context, env *collect.Env, _ json.RawMessage) (collect.Result, error) {
+	if err := os.Rename(s.dir, s.dir+".gone"); err != nil {
+		return collect.Result{}, err
+	}
+	if err := os.WriteFile(s.dir, nil, 0o600); err != nil {
+		return collect.Result{}, err
+	}
+	return collect.Result{Docs: []document.Document{document.New("SAB", env.Cluster, env.Now())}}, nil
+}
+
+// With neither spool nor state usable, the snapshots still go out (without
+// a copy); the deltas, whose state was not saved, do not.
+func TestNoSpoolNoStateStillSendsSnapshots(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, string(b))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	sender, err := output.NewSender(output.SenderConfig{URL: srv.URL, Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	rep := Run(context.Background(), Config{
+		Env:              &collect.Env{Cluster: "C", Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Collectors:       []collect.Collector{saboteur{dir}, stub{name: "net", delta: true}},
+		StateDir:         dir,
+		LockTimeout:      time.Second,
+		CollectorTimeout: time.Second,
+		Timeout:          10 * time.Second,
+		Stdout:           io.Discard,
+		Post:             &PostConfig{Sender: sender},
+	})
+	if rep.StateErr == nil || rep.Delivered != 1 || rep.Lost != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	if len(got) != 1 || !strings.Contains(got[0], `"kind":"SAB"`) {
+		t.Errorf("sent %q, want the snapshot only", got)
+	}
+}
