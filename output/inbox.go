@@ -51,25 +51,36 @@ func (s *Spool) mergeInbox() error {
 		return err
 	}
 	var items []Item
+	var merged []string
 	for _, f := range files {
 		got, err := readInbox(f)
 		if err != nil {
-			s.log.Warn("spool: skipping an unreadable inbox file", "path", f, "error", err)
+			// Kept for a person to look at, never read again.
+			aside := f + ".unreadable"
+			s.log.Warn("spool: an inbox file is unreadable, moved aside", "path", f, "kept_as", aside, "error", err)
+			if err := os.Rename(f, aside); err != nil {
+				return fmt.Errorf("spool: %w", err)
+			}
+			s.Dropped++
 			continue
 		}
 		items = append(items, got...)
+		merged = append(merged, f)
+	}
+	if len(merged) == 0 {
+		return nil
 	}
 	// Generation 0: committed whatever the state; inbox documents are
 	// snapshots.
 	if _, err := s.Append(items, 0); err != nil {
 		return err
 	}
-	for _, f := range files {
+	for _, f := range merged {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
-	s.log.Info("spool: took in the documents of runs that could not get the lock", "documents", len(items), "files", len(files))
+	s.log.Info("spool: took in the documents of runs that could not get the lock", "documents", len(items), "files", len(merged))
 	return state.SyncDir(s.dir)
 }
 

@@ -16,6 +16,9 @@ import (
 	"github.com/atlas-af/afmc/state"
 )
 
+// staleInbox is the age after which an inbox temp file is a dead run's.
+const staleInbox = time.Hour
+
 // Spool file names in the state dir.
 const (
 	SpoolName = "spool.ndjson" // one record a line, oldest first
@@ -96,9 +99,15 @@ func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, 
 	s := &Spool{dir: dir, settled: map[uint64]bool{}, limits: limits, now: now, log: log}
 	// Temp files of a rewrite that was killed; we hold the lock, so no live
 	// run is writing one.
-	for _, pattern := range []string{".spool-*.tmp", ".inbox-*.tmp"} {
-		old, _ := filepath.Glob(filepath.Join(dir, pattern))
-		for _, p := range old {
+	old, _ := filepath.Glob(filepath.Join(dir, ".spool-*.tmp"))
+	for _, p := range old {
+		_ = os.Remove(p)
+	}
+	// An inbox is written without the lock, by a run that may be writing
+	// one right now: only temp files old enough to be a dead run's go.
+	old, _ = filepath.Glob(filepath.Join(dir, ".inbox-*.tmp"))
+	for _, p := range old {
+		if fi, err := os.Stat(p); err == nil && now.Sub(fi.ModTime()) > staleInbox {
 			_ = os.Remove(p)
 		}
 	}
@@ -147,8 +156,12 @@ func (s *Spool) readAcks() error {
 	for line := range bytes.Lines(b) {
 		// Only whole lines count: a kill mid-write can leave "1" of "12\n",
 		// and taking it would drop document 1 unsent. A torn id is sent
-		// again instead.
+		// again instead, and cut off, so that the next id appended does not
+		// join it.
 		if line[len(line)-1] != '\n' {
+			if err := os.Truncate(s.acksPath(), int64(len(b)-len(line))); err != nil {
+				return fmt.Errorf("spool acks: %w", err)
+			}
 			break
 		}
 		if id, err := strconv.ParseUint(string(line[:len(line)-1]), 10, 64); err == nil {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -442,11 +443,11 @@ func TestSpoolKillBeforeCloseReplaysAcks(t *testing.T) {
 	}
 }
 
-// KNOWN BUG: readAcks parses every line, the torn last one included. A
+// readAcks parses every line, the torn last one included. A
 // kill in the middle of writing "12\n" can leave "1", which is a valid id:
 // document 1, never delivered, is then dropped as settled. A torn last line
 // must be ignored whatever it holds.
-func TestSpoolKnownBugTornAcksLineThatParses(t *testing.T) {
+func TestSpoolTornAcksLineThatParses(t *testing.T) {
 	keep := slices.Concat([]int{0}, seqRange(2, 12)) // seq 1 was acked
 	tests := []struct {
 		name string
@@ -846,12 +847,12 @@ func TestSpoolLimitsHoldAfterAppend(t *testing.T) {
 	}
 }
 
-// KNOWN BUG (minor): applyLimits drops for MaxAge only the leading run of
+// applyLimits drops for MaxAge only the leading run of
 // records older than the cutoff, taking file order for age order. A record
 // that is younger but earlier in the file (a clock stepped back between
 // runs, a document collected late) shields every older one after it, and
 // "age of the oldest document kept" exceeds MaxAge.
-func TestSpoolKnownBugMaxAgeOutOfOrder(t *testing.T) {
+func TestSpoolMaxAgeOutOfOrder(t *testing.T) {
 	now := spoolBase.Add(24 * time.Hour)
 	dir := t.TempDir()
 	s := openSpool(t, dir, 0, SpoolLimits{}, now, nil)
@@ -1221,5 +1222,60 @@ func TestSpoolTakesInInbox(t *testing.T) {
 	r2 := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
 	if n := r2.Len(); n != 6 {
 		t.Errorf("after reopen: %d documents, want 6", n)
+	}
+}
+
+func TestSpoolTornAcksLineIsCutBeforeAppending(t *testing.T) {
+	dir := t.TempDir()
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	items := appendItems(t, s, spoolItems(0, 3), 1)
+	kill(s)
+	// A kill while writing the acks of items 0 and 1 left "<id0>\n" and a
+	// torn first digit of id1.
+	torn := strconv.FormatUint(items[0].ID, 10) + "\n" + strconv.FormatUint(items[1].ID, 10)[:1]
+	mustWrite(t, filepath.Join(dir, AcksName), []byte(torn))
+	r := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	r.Ack([]uint64{items[2].ID}, Delivered)
+	kill(r)
+	acks := string(mustRead(t, filepath.Join(dir, AcksName)))
+	want := strconv.FormatUint(items[0].ID, 10) + "\n" + strconv.FormatUint(items[2].ID, 10) + "\n"
+	if acks != want {
+		t.Errorf("acks file %q, want %q (the torn id cut off)", acks, want)
+	}
+	r2 := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	if got := seqs(t, r2.Pending(1)); !slices.Equal(got, []int{1}) {
+		t.Errorf("pending %v, want only the document whose ack was torn", got)
+	}
+}
+
+func TestSpoolInboxLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	fresh := filepath.Join(dir, ".inbox-fresh.tmp")
+	stale := filepath.Join(dir, ".inbox-stale.tmp")
+	mustWrite(t, fresh, []byte("being written"))
+	mustWrite(t, stale, []byte("a dead run's"))
+	old := spoolBase.Add(-2 * staleInbox)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "spool.inbox-1-1.ndjson")
+	mustWrite(t, bad, []byte("not json\n"))
+	if _, err := WriteInbox(dir, spoolItems(0, 1), spoolBase); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(fresh, spoolBase, spoolBase)
+
+	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a temp file a live run may be writing was removed: %v", err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("a dead run's temp file is still there: %v", err)
+	}
+	if _, err := os.Stat(bad + ".unreadable"); err != nil || s.Dropped != 1 {
+		t.Errorf("unreadable inbox not moved aside and counted: %v, dropped %d", err, s.Dropped)
+	}
+	if got := seqs(t, s.Pending(0)); !slices.Equal(got, []int{0}) {
+		t.Errorf("the readable inbox was not taken in: %v", got)
 	}
 }
