@@ -443,10 +443,9 @@ func TestSpoolKillBeforeCloseReplaysAcks(t *testing.T) {
 	}
 }
 
-// readAcks parses every line, the torn last one included. A
-// kill in the middle of writing "12\n" can leave "1", which is a valid id:
-// document 1, never delivered, is then dropped as settled. A torn last line
-// must be ignored whatever it holds.
+// A kill in the middle of writing "12\n" to the acks file can leave "1",
+// which is a valid id: taking it would drop document 1, never delivered, as
+// settled. A torn last line is ignored whatever it holds.
 func TestSpoolTornAcksLineThatParses(t *testing.T) {
 	keep := slices.Concat([]int{0}, seqRange(2, 12)) // seq 1 was acked
 	tests := []struct {
@@ -847,11 +846,9 @@ func TestSpoolLimitsHoldAfterAppend(t *testing.T) {
 	}
 }
 
-// applyLimits drops for MaxAge only the leading run of
-// records older than the cutoff, taking file order for age order. A record
-// that is younger but earlier in the file (a clock stepped back between
-// runs, a document collected late) shields every older one after it, and
-// "age of the oldest document kept" exceeds MaxAge.
+// MaxAge drops every record older than the cutoff, not only a leading run
+// of them: a younger record earlier in the file (a clock stepped back
+// between runs, a document collected late) must not shield older ones.
 func TestSpoolMaxAgeOutOfOrder(t *testing.T) {
 	now := spoolBase.Add(24 * time.Hour)
 	dir := t.TempDir()
