@@ -80,6 +80,9 @@ func Open(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.
 		return nil, fmt.Errorf("state lock %s: %w", lock.Path(), err)
 	}
 	if !ok {
+		if ctx.Err() != nil { // the run's own deadline, not the lock's
+			return nil, fmt.Errorf("waiting for the state lock %s: %w", lock.Path(), ctx.Err())
+		}
 		return nil, fmt.Errorf("%w (%s) after waiting %s", ErrLockTimeout, lock.Path(), lockTimeout)
 	}
 	s := &Store{dir: dir, lock: lock, log: log}

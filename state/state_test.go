@@ -172,3 +172,17 @@ func TestDefaultDir(t *testing.T) {
 		t.Errorf("home: %s", got)
 	}
 }
+
+// The run's own deadline passing while it waits is not another run's lock
+// held too long.
+func TestRunDeadlineWhileWaiting(t *testing.T) {
+	dir := t.TempDir()
+	holder := open(t, dir, quiet())
+	defer holder.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := Open(ctx, dir, time.Minute, quiet())
+	if err == nil || errors.Is(err, ErrLockTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error %v, want the run's deadline, not a lock timeout", err)
+	}
+}

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -184,20 +186,30 @@ func checkConfigKeys(path string, root *kong.Node) error {
 	if err := json.Unmarshal(b, &settings); err != nil {
 		return err
 	}
-	known := map[string]bool{}
+	// The key forms kong's JSON resolver reads: token_file or tokenFile.
+	flags := map[string]*kong.Flag{}
 	var walk func(n *kong.Node)
 	walk = func(n *kong.Node) {
 		for _, f := range n.Flags {
-			known[f.Name] = true
+			flags[strings.ReplaceAll(f.Name, "-", "_")] = f
+			parts := strings.Split(f.Name, "-")
+			for i := 1; i < len(parts); i++ {
+				parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+			}
+			flags[strings.Join(parts, "")] = f
 		}
 		for _, c := range n.Children {
 			walk(c)
 		}
 	}
 	walk(root)
-	for key := range settings {
-		if !known[strings.ReplaceAll(key, "_", "-")] {
-			return fmt.Errorf("unknown setting %q (settings are named as the flags: cluster, token_file, mount, ...)", key)
+	for key, raw := range settings {
+		f, ok := flags[key]
+		switch {
+		case !ok:
+			return fmt.Errorf("unknown setting %q (settings are named as the flags, with _ for -: cluster, token_file, mount, ...)", key)
+		case f.Target.Type() == reflect.TypeFor[time.Duration]() && !bytes.HasPrefix(raw, []byte(`"`)):
+			return fmt.Errorf("setting %q: write durations as strings such as \"30s\", not %s", key, raw)
 		}
 	}
 	return nil

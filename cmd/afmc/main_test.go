@@ -274,7 +274,7 @@ func TestConfigFile(t *testing.T) {
 	delete(env, "AFMC_CLUSTER")
 	delete(env, "AFMC_LOGIN_NODE")
 	cfg := filepath.Join(dir, "afmc.json")
-	os.WriteFile(cfg, []byte(`{"cluster": "FROM-CONFIG", "login_node": "cfg-node", "mount": ["/data", "/home"]}`), 0o600)
+	os.WriteFile(cfg, []byte(`{"cluster": "FROM-CONFIG", "loginNode": "cfg-node", "mount": ["/data", "/home"], "lock_timeout": "5s"}`), 0o600)
 	env["AFMC_CONFIG"] = cfg
 
 	r := afmc(t, env, "collect", "cpu", "disk", "--json")
@@ -295,6 +295,8 @@ func TestConfigFile(t *testing.T) {
 		{`{"clustr": "X"}`, `unknown setting "clustr"`},
 		{`{"cluster": `, "config file " + cfg},
 		{`{"batch": "many"}`, "--batch"},
+		{`{"token-file": "/t"}`, `unknown setting "token-file"`},
+		{`{"timeout": 30}`, `setting "timeout": write durations as strings such as "30s"`},
 	} {
 		os.WriteFile(cfg, []byte(tt.content), 0o600)
 		r := afmc(t, env, "collect", "cpu")
