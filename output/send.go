@@ -90,6 +90,8 @@ const (
 	// drainLimit bounds how much of a response body is read so the
 	// connection can be reused without trusting the server's body size.
 	drainLimit = 64 << 10
+	// refusedLogged is how many refused documents a run logs one by one.
+	refusedLogged = 5
 	// excerptLimit bounds the response body excerpt put in log lines.
 	excerptLimit = 200
 )
@@ -306,6 +308,9 @@ func (s *Sender) Send(ctx context.Context, items []Item, ack func(ids []uint64, 
 
 	// An endpoint that refused every document and took none is most likely
 	// the wrong one (a web server's 400 for a mistyped --url): keep them.
+	if n := len(r.refused); n > refusedLogged {
+		s.log.Error("output: endpoint rejected more documents", "more", n-refusedLogged)
+	}
 	if len(r.refused) > 0 {
 		o := Rejected
 		if r.stats.Delivered == 0 {
@@ -543,11 +548,16 @@ func (r *run) deliver(ctx context.Context, sp span) {
 				// Settled at the end of the run: rejected if the endpoint
 				// took other documents, kept if it refused them all.
 				d := r.docs[sp.lo]
-				r.s.log.Error("output: endpoint rejected document",
-					append(r.s.logAttrs(res), "id", r.items[d.item].ID)...)
 				r.mu.Lock()
 				r.refused = append(r.refused, d.item)
+				n := len(r.refused)
 				r.mu.Unlock()
+				// A few lines say why; a count says how many (a full spool
+				// refused would otherwise fill a cron mail).
+				if n <= refusedLogged {
+					r.s.log.Error("output: endpoint rejected document",
+						append(r.s.logAttrs(res), "id", r.items[d.item].ID)...)
+				}
 				return
 			}
 			r.s.log.Info("output: endpoint refused batch, splitting it", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo)...)

@@ -1053,4 +1053,11 @@ func TestSendEverythingRefusedIsKept(t *testing.T) {
 	if !strings.Contains(logs.String(), "refused every document") {
 		t.Errorf("not logged:\n%s", logs.String())
 	}
+	// Eight refused documents a run: five lines, then a count.
+	if n := strings.Count(logs.String(), `endpoint rejected document"`); n != 2*refusedLogged {
+		t.Errorf("%d lines for single refused documents, want %d", n, 2*refusedLogged)
+	}
+	if !strings.Contains(logs.String(), "endpoint rejected more documents\" more=3") {
+		t.Errorf("no count of the rest:\n%s", logs.String())
+	}
 }
