@@ -16,9 +16,10 @@ import (
 	"github.com/atlas-af/afmc/document"
 )
 
-// Disk reports one DISK document per mount: size, use and, once a baseline
-// exists, the I/O of the mount's block device since the previous run (from
-// /proc/diskstats, which the original tool meant to read and never did).
+// Disk reports one DISK document per mount (size and use) and, once a
+// baseline exists, one DISKIO with the I/O of the mount's block device
+// since the previous run (from /proc/diskstats, which the original tool
+// meant to read and never did).
 type Disk struct {
 	Mounts      []string      // mount points; empty: every real filesystem
 	StatTimeout time.Duration // one statfs; a dead NFS server hangs it forever
@@ -99,20 +100,19 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 			Add("used", u.Used).
 			Add("free", u.Free).
 			Add("utilization", document.Float(u.Utilization()))
+		res.Docs = append(res.Docs, doc)
 		if ioErr == nil {
 			if cur, ok := stats[m.Device]; ok {
 				next.Devices[m.Device] = cur
 				if p, ok := prev.Devices[m.Device]; ok && ioReason == "" {
 					if io, ok := cur.Since(p, interval); ok {
-						doc = doc.Add("io", io)
-						doc.Delta = true
+						res.Docs = append(res.Docs, ioDocument(env, m, io))
 					} else {
 						env.Log.Info("disk: I/O counters went backwards, recording a new baseline", "mount", m.MountPoint, "device", m.Device)
 					}
 				}
 			}
 		}
-		res.Docs = append(res.Docs, doc)
 	}
 	if ioErr == nil && !next.SameInstant(prev.HostClock) {
 		if res.State, err = json.Marshal(next); err != nil {
@@ -120,6 +120,19 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// ioDocument is a mount's I/O since the previous run, a document of its own
+// (kind DISKIO) rather than a field of DISK: DISK stays a snapshot, exactly
+// as the dashboards know it, and a DISKIO, like NETWORK, is a delta that
+// counts only once the state it was computed against is saved.
+func ioDocument(env *Env, m Mount, io document.Object) document.Document {
+	d := document.NewHost("DISKIO", env.Cluster, env.LoginNode, env.Now()).
+		Add("mount", m.MountPoint).
+		Add("device", m.Source).
+		Add("io", io)
+	d.Delta = true
+	return d
 }
 
 func (d Disk) statTimeout() time.Duration {

@@ -77,8 +77,8 @@ func TestDiskOnFixture(t *testing.T) {
 	for _, doc := range res.Docs {
 		m, _ := doc.Fields.Get("mount")
 		mounts = append(mounts, m.(string))
-		if _, ok := doc.Fields.Get("io"); ok {
-			t.Errorf("first run: %s has io figures without a baseline", m)
+		if doc.Kind() != "DISK" {
+			t.Errorf("first run: a %s document for %s without a baseline", doc.Kind(), m)
 		}
 		for _, key := range []string{"kind", "cluster", "login_node", "mount", "device", "total", "used", "free", "utilization"} {
 			if _, ok := doc.Fields.Get(key); !ok {
@@ -103,26 +103,40 @@ func TestDiskOnFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sawData bool
+	ios := map[string]string{}
 	for _, doc := range res2.Docs {
 		m, _ := doc.Fields.Get("mount")
-		io, ok := doc.Fields.Get("io")
-		switch m {
-		case "/home":
-			if ok {
-				t.Errorf("NFS mount has io figures: %v", io)
+		io, hasIO := doc.Fields.Get("io")
+		switch doc.Kind() {
+		case "DISK":
+			if hasIO || doc.Delta {
+				t.Errorf("DISK %s carries I/O figures; they are DISKIO's", m)
 			}
-		case "/data":
-			sawData = true
+		case "DISKIO":
 			b, _ := json.Marshal(io)
-			if got, want := string(b), `{"interval":10.0,"read_bytes":51200,"write_bytes":4096,"reads":4,"writes":1}`; got != want {
-				t.Errorf("/data io: got %s want %s", got, want)
-			}
-		case "/", "/scratch", "/boot", "/mnt/usb disk":
-			b, _ := json.Marshal(io)
-			if !ok || !strings.Contains(string(b), `"read_bytes":0,"write_bytes":0,"reads":0,"writes":0`) {
-				t.Errorf("%s io: got %s, want zero deltas", m, b)
+			ios[m.(string)] = string(b)
+			if !doc.Delta {
+				t.Errorf("DISKIO %s is not marked as a delta", m)
 			}
 		}
+	}
+	for m, got := range ios {
+		switch m {
+		case "/home", "/eos":
+			t.Errorf("a network filesystem has I/O figures: %s", got)
+		case "/data":
+			sawData = true
+			if want := `{"interval":10.0,"read_bytes":51200,"write_bytes":4096,"reads":4,"writes":1}`; got != want {
+				t.Errorf("/data io: got %s want %s", got, want)
+			}
+		default:
+			if !strings.Contains(got, `"read_bytes":0,"write_bytes":0,"reads":0,"writes":0`) {
+				t.Errorf("%s io: got %s, want zero deltas", m, got)
+			}
+		}
+	}
+	if len(ios) != 5 {
+		t.Errorf("DISKIO for %d mounts, want the 5 on block devices: %v", len(ios), ios)
 	}
 	if !sawData {
 		t.Error("no /data document")
@@ -136,10 +150,8 @@ func TestDiskOnFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, doc := range res3.Docs {
-		if m, _ := doc.Fields.Get("mount"); m == "/data" {
-			if io, ok := doc.Fields.Get("io"); ok {
-				t.Errorf("/data after reset: io %v", io)
-			}
+		if m, _ := doc.Fields.Get("mount"); m == "/data" && doc.Kind() == "DISKIO" {
+			t.Errorf("/data after reset: %v", doc.Fields)
 		}
 	}
 	if !strings.Contains(logs.String(), "I/O counters went backwards") {
