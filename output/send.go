@@ -1,8 +1,9 @@
-// Package output delivers collected JSON documents to a Logstash http input.
+// The sender delivers collected JSON documents to a Logstash http input.
 //
 // Delivery is at-least-once: a document is reported Delivered only after a
 // 2xx answer, and everything that could not be settled is reported Pending so
 // the caller keeps it in its spool for the next run.
+
 package output
 
 import (
