@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,7 @@ func ParseLoadAvg(b []byte) (float64, error) {
 		return 0, fmt.Errorf("malformed loadavg %q: want at least 3 fields", truncate(string(b), 60))
 	}
 	v, err := strconv.ParseFloat(fields[0], 64)
-	if err != nil || v < 0 {
+	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("malformed 1-minute load %q", fields[0])
 	}
 	return v, nil

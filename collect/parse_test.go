@@ -15,6 +15,7 @@ func TestParseLoadAvg(t *testing.T) {
 		{"host/proc/loadavg", 1.25, ""},
 		{"malformed/loadavg-short", 0, "want at least 3 fields"},
 		{"malformed/loadavg-nan", 0, `malformed 1-minute load "abc"`},
+		{"malformed/loadavg-notanumber", 0, `malformed 1-minute load "NaN"`},
 		{"malformed/empty", 0, "want at least 3 fields"},
 	}
 	for _, tt := range tests {

@@ -39,9 +39,9 @@ func (s stub) Collect(_ context.Context, env *collect.Env, _ json.RawMessage) (c
 	return res, nil
 }
 
-// When the state cannot be saved, the run's deltas would be counted again
-// by the next run: they are withheld. Its snapshots are sent.
-func TestSaveFailureWithholdsDeltasOnly(t *testing.T) {
+// recordingSender is a sender to a loopback endpoint that accepts every
+// request; received lists the bodies it got.
+func recordingSender(t *testing.T) (sender *output.Sender, received func() []string) {
 	var mu sync.Mutex
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -50,12 +50,23 @@ func TestSaveFailureWithholdsDeltasOnly(t *testing.T) {
 		got = append(got, string(b))
 		mu.Unlock()
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	sender, err := output.NewSender(output.SenderConfig{URL: srv.URL, Token: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sender.Close()
+	t.Cleanup(sender.Close)
+	return sender, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), got...)
+	}
+}
+
+// When the state cannot be saved, the run's deltas would be counted again
+// by the next run: they are withheld. Its snapshots are sent.
+func TestSaveFailureWithholdsDeltasOnly(t *testing.T) {
+	sender, received := recordingSender(t)
 
 	dir := t.TempDir()
 	// A directory where the state file should be: it reads as unreadable
@@ -78,7 +89,7 @@ func TestSaveFailureWithholdsDeltasOnly(t *testing.T) {
 	if rep.StateErr == nil || !strings.Contains(logs.String(), "NETWORK and disk I/O figures are not sent") {
 		t.Fatalf("save did not fail as planned: %+v\n%s", rep, logs.String())
 	}
-	if len(got) != 1 || !strings.Contains(got[0], `"kind":"SNAP"`) {
+	if got := received(); len(got) != 1 || !strings.Contains(got[0], `"kind":"SNAP"`) {
 		t.Errorf("sent %q, want only the snapshot", got)
 	}
 	if rep.Delivered != 1 {
@@ -105,20 +116,7 @@ func (s saboteur) Collect(_ context.Context, env *collect.Env, _ json.RawMessage
 // With neither spool nor state usable, the snapshots still go out (without
 // a copy); the deltas, whose state was not saved, do not.
 func TestNoSpoolNoStateStillSendsSnapshots(t *testing.T) {
-	var mu sync.Mutex
-	var got []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, string(b))
-		mu.Unlock()
-	}))
-	defer srv.Close()
-	sender, err := output.NewSender(output.SenderConfig{URL: srv.URL, Token: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sender.Close()
+	sender, received := recordingSender(t)
 	dir := filepath.Join(t.TempDir(), "state")
 	rep := Run(context.Background(), Config{
 		Env:              &collect.Env{Cluster: "C", Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
@@ -133,7 +131,7 @@ func TestNoSpoolNoStateStillSendsSnapshots(t *testing.T) {
 	if rep.StateErr == nil || rep.Delivered != 1 || rep.Lost != 0 {
 		t.Errorf("report %+v", rep)
 	}
-	if len(got) != 1 || !strings.Contains(got[0], `"kind":"SAB"`) {
+	if got := received(); len(got) != 1 || !strings.Contains(got[0], `"kind":"SAB"`) {
 		t.Errorf("sent %q, want the snapshot only", got)
 	}
 }

@@ -70,7 +70,7 @@ func DefaultDir(getenv func(string) string, uid int) string {
 // so the run records fresh baselines instead of failing.
 func Open(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir: %w", err)
+		return nil, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", dir, err)
 	}
 	lock := flock.New(filepath.Join(dir, LockName), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
 	lctx, cancel := context.WithTimeout(ctx, lockTimeout)

@@ -48,7 +48,8 @@ const defaultConfig = "/etc/afmc/afmc.json"
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
-// cli is the command line. Every flag can also be set as AFMC_<FLAG>.
+// cli is the command line. Every flag can also be set as AFMC_<FLAG> or in
+// the config file.
 type cli struct {
 	LogLevel string `help:"Log level: debug, info, warn, error. Logs go to stderr." enum:"debug,info,warn,error" default:"warn"`
 	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
@@ -132,7 +133,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	parser, err := kong.New(&c,
 		kong.Name("afmc"),
-		kong.Description("Analysis Facility Metrics Collector: collects usage documents once and prints or posts them."),
+		kong.Description("Analysis Facility Metrics Collector: collects usage documents once and prints or posts them.\n\n"+
+			"Every flag can also be set as AFMC_<FLAG> or in the JSON config file "+defaultConfig+
+			" (AFMC_CONFIG names another), keys named as the flags with _ for -. "+
+			"The token comes from --token-file or AFMC_TOKEN, never the command line."),
 		kong.DefaultEnvars("AFMC"),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
@@ -314,7 +318,7 @@ func (c *collectCmd) postConfig(getenv func(string) string, log *slog.Logger) (*
 	case token == "":
 		return nil, "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
 	case c.Cluster == "":
-		return nil, "--post needs --cluster (or AFMC_CLUSTER)"
+		return nil, `--post needs --cluster (or AFMC_CLUSTER, or "cluster" in the config file)`
 	}
 	if u, err := url.Parse(c.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		log.Warn("--url is plain http: the token crosses the network unencrypted", "url", u.Redacted())

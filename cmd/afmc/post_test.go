@@ -157,6 +157,17 @@ func (s *sink) received() []string {
 	return append([]string(nil), s.docs...)
 }
 
+// countDocs counts the accepted documents by their body without what the
+// sender adds, to compare with printed ones.
+func (s *sink) countDocs(t *testing.T) map[string]int {
+	seen := map[string]int{}
+	for _, raw := range s.received() {
+		doc, _, _ := stripSent(t, raw)
+		seen[doc]++
+	}
+	return seen
+}
+
 // postEnv is a fixture environment posting to the sink.
 func postEnv(t *testing.T, s *sink) (string, map[string]string) {
 	dir, env := hostFixture(t)
@@ -338,11 +349,7 @@ func TestPostKilledWhilePosting(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("next run: exit %d: %s", r.code, r.stderr)
 	}
-	seen := map[string]int{}
-	for _, raw := range s.received() {
-		doc, _, _ := stripSent(t, raw)
-		seen[doc]++
-	}
+	seen := s.countDocs(t)
 	for _, p := range printed {
 		if seen[p] != 1 {
 			t.Errorf("%s delivered %d times", p, seen[p])
@@ -551,11 +558,7 @@ func TestLockedOutRunLeavesDocumentsForTheNext(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("next run: exit %d: %s", r.code, r.stderr)
 	}
-	seen := map[string]int{}
-	for _, raw := range s.received() {
-		doc, _, _ := stripSent(t, raw)
-		seen[doc]++
-	}
+	seen := s.countDocs(t)
 	if seen[locked] != 1 {
 		t.Errorf("the locked-out run's %s arrived %d times; sink got %v", locked, seen[locked], seen)
 	}
