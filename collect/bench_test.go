@@ -35,7 +35,7 @@ func BenchmarkParsers(b *testing.B) {
 func BenchmarkCollectHost(b *testing.B) {
 	env := discardEnv()
 	env.Roots = RootsFromEnv(func(string) string { return "" })
-	cs, err := Select(Builtin(Options{}), []string{"host"}, false)
+	cs, err := Select(Set{}.List(), []string{"host"}, false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func TestRunIsolatesCollectors(t *testing.T) {
 }
 
 func TestSelect(t *testing.T) {
-	cs := Builtin(Options{})
+	cs := Set{}.List()
 	names := func(cs []Collector) string {
 		var s []string
 		for _, c := range cs {

@@ -21,8 +21,8 @@ import (
 // since the previous run (from /proc/diskstats, which the original tool
 // meant to read and never did).
 type Disk struct {
-	Mounts      []string      // mount points; empty: every real filesystem
-	StatTimeout time.Duration // one statfs; a dead NFS server hangs it forever
+	Mounts      []string      `name:"mount" help:"Mount point to report (repeatable; default: every real filesystem)." placeholder:"PATH"`
+	StatTimeout time.Duration `kong:"-"` // one statfs; a dead NFS server hangs it forever
 
 	statfs func(path string, s *unix.Statfs_t) error // unix.Statfs; tests hang it
 }

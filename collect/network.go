@@ -22,7 +22,7 @@ import (
 // The first run, and the first after a reboot or a counter reset, records a
 // baseline and sends nothing: never a zero interval or a negative delta.
 type Network struct {
-	Interfaces []string // shell patterns; empty: the physical ones
+	Interfaces []string `name:"interface" help:"Network interface to count, shell patterns allowed (repeatable; default: the physical ones)." placeholder:"IF"`
 }
 
 func (Network) Name() string         { return "network" }

@@ -64,10 +64,11 @@ type collectCmd struct {
 	JSON  bool     `name:"json" help:"Print NDJSON (one document a line) instead of a table."`
 	Post  bool     `help:"Send the documents to --url. Without --json nothing is printed."`
 
-	Cluster   string   `help:"Cluster name, the cluster field of every document." placeholder:"NAME"`
-	LoginNode string   `help:"Login node name for host documents (default: the host name)." placeholder:"NAME"`
-	Mount     []string `help:"Mount point to report (repeatable; default: every real filesystem)." placeholder:"PATH"`
-	Interface []string `help:"Network interface to count, shell patterns allowed (repeatable; default: the physical ones)." placeholder:"IF"`
+	Cluster   string `help:"Cluster name, the cluster field of every document." placeholder:"NAME"`
+	LoginNode string `help:"Login node name for host documents (default: the host name)." placeholder:"NAME"`
+
+	// Each collector's own settings, declared beside it.
+	Collectors collect.Set `embed:""`
 
 	StateDir         string        `help:"Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc)." placeholder:"DIR"`
 	LockTimeout      time.Duration `help:"How long to wait for a concurrent run to release the state lock." default:"30s"`
@@ -123,7 +124,7 @@ type exitPanic int
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
 	var c cli
-	builtin := collect.Builtin(collect.Options{})
+	builtin := collect.Set{}.List()
 	config := getenv("AFMC_CONFIG")
 	if config == "" {
 		config = defaultConfig
@@ -240,7 +241,7 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	if c.All && len(c.Kinds) > 0 {
 		return usage("name kinds or --all, not both")
 	}
-	collectors := collect.Builtin(collect.Options{Mounts: c.Mount, Interfaces: c.Interface})
+	collectors := c.Collectors.List()
 	if !c.All && len(c.Kinds) == 0 {
 		return usage("nothing to collect: name a kind (%s) or --all", strings.Join(collect.KindNames(collectors), ", "))
 	}
