@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"github.com/atlas-af/afmc/document"
 	"testing"
 	"time"
 )
@@ -41,7 +42,7 @@ func BenchmarkCollectHost(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		for _, o := range Run(context.Background(), env, cs, nil, time.Minute, false) {
+		for _, o := range Run(context.Background(), env, cs, nil, time.Minute, false, func(document.Document) error { return nil }) {
 			if o.Err != nil {
 				b.Fatal(o.Err)
 			}

@@ -22,6 +22,7 @@ import (
 //
 // A collector never prints, never exits and never touches another
 // collector's state: it gets its own state section and returns the next one.
+// It reports real user names; the run's users step filters and hides them.
 type Collector interface {
 	// Name is the kind named on the command line ("cpu", "disk", ...).
 	Name() string
@@ -30,16 +31,39 @@ type Collector interface {
 	// skipped; named explicitly it is an error.
 	Available(env *Env) error
 	// Collect runs once. prev is the collector's state section from the last
-	// run (nil when there is none). It returns the documents, the next state
-	// section (nil keeps prev) and an error naming what failed. Documents
-	// and an error may come together: one bad mount does not stop the rest.
-	Collect(ctx context.Context, env *Env, prev json.RawMessage) (Result, error)
+	// run (nil when there is none). Each document goes to emit as soon as it
+	// is made, so that a pool of 200,000 jobs is never held at once; when
+	// emit fails, the collector stops and returns that error. Collect
+	// returns the next state section (nil keeps prev) and an error naming
+	// what failed. Documents and an error may come together: one bad mount
+	// does not stop the rest.
+	//
+	// Documents marked Delta (computed against prev) count only together
+	// with the state section returned: they are passed on only when Collect
+	// returns a non-nil section, so a collector that fails or times out
+	// before moving its state never has its events counted twice.
+	Collect(ctx context.Context, env *Env, prev json.RawMessage, emit Emit) (json.RawMessage, error)
 }
 
-// Result is what one collection produced.
+// Emit hands one document on: to stdout, the spool, or a test's slice.
+type Emit func(document.Document) error
+
+// Result is everything one collection produced, for callers that want it
+// whole (tests, small collectors' callers).
 type Result struct {
 	Docs  []document.Document
 	State json.RawMessage
+}
+
+// Gather runs c once and returns its documents and next state section.
+func Gather(ctx context.Context, c Collector, env *Env, prev json.RawMessage) (Result, error) {
+	var res Result
+	var err error
+	res.State, err = c.Collect(ctx, env, prev, func(d document.Document) error {
+		res.Docs = append(res.Docs, d)
+		return nil
+	})
+	return res, err
 }
 
 // Env is what every collector may read about the run and the host.
@@ -127,7 +151,7 @@ func KindNames(cs []Collector) []string {
 // Outcome is what happened to one collector in a run.
 type Outcome struct {
 	Name    string
-	Docs    []document.Document
+	Emitted int             // documents passed to the sink
 	State   json.RawMessage // nil: keep the previous section
 	Err     error
 	Skipped error // non-nil: not run, because its source is missing (--all)
@@ -136,58 +160,146 @@ type Outcome struct {
 // ErrTimeout marks a collector that did not finish in time.
 var ErrTimeout = errors.New("timed out")
 
-// Run runs the collectors concurrently, each under timeout, and returns one
-// outcome per collector in the given order. A collector that ignores its
-// context (stuck in a system call) is abandoned at the timeout: it never
-// holds up the others. skipUnavailable skips collectors whose source is
-// missing (--all); otherwise a missing source is that collector's error.
-func Run(ctx context.Context, env *Env, cs []Collector, states map[string]json.RawMessage, timeout time.Duration, skipUnavailable bool) []Outcome {
-	out := make([]Outcome, len(cs))
+// Sink receives the documents of every collector as they come. Calls are
+// serialized; an error stops the collector that emitted the document.
+type Sink func(d document.Document) error
+
+// Run runs the collectors concurrently, each under timeout, passes their
+// documents to sink as they come, and returns one outcome per collector in
+// the given order.
+//
+// Documents reach the sink in registry order, collector by collector: the
+// first unfinished collector's documents go straight through, a later
+// one's wait until those before it are done (keep the big collectors
+// last). A collector that ignores its context (stuck in a system call) is
+// abandoned at the timeout: it never holds up the others, and nothing it
+// emits afterwards reaches the sink. skipUnavailable skips collectors whose
+// source is missing (--all); otherwise a missing source is that
+// collector's error.
+func Run(ctx context.Context, env *Env, cs []Collector, states map[string]json.RawMessage, timeout time.Duration, skipUnavailable bool, sink Sink) []Outcome {
+	r := &run{env: env, sink: sink, out: make([]Outcome, len(cs)), slots: make([]slot, len(cs))}
 	var wg sync.WaitGroup
 	for i, c := range cs {
-		out[i].Name = c.Name()
+		r.out[i].Name = c.Name()
 		if err := c.Available(env); err != nil {
 			if skipUnavailable {
-				out[i].Skipped = err
+				r.out[i].Skipped = err
 				env.Log.Info("skipping collector: its source is not on this host", "collector", c.Name(), "reason", err)
 			} else {
-				out[i].Err = err
+				r.out[i].Err = fmt.Errorf("collector %s: %w", c.Name(), err)
 			}
+			r.finish(i, nil, nil)
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = runOne(ctx, env, c, states[c.Name()], timeout)
-		}()
+		wg.Go(func() { r.runOne(ctx, i, c, states[c.Name()], timeout) })
 	}
 	wg.Wait()
-	return out
+	return r.out
 }
 
-func runOne(ctx context.Context, env *Env, c Collector, prev json.RawMessage, timeout time.Duration) Outcome {
+// run orders the documents of concurrent collectors.
+type run struct {
+	env   *Env
+	sink  Sink
+	mu    sync.Mutex // guards everything below, and serializes the sink
+	head  int        // the first collector not yet finished: its documents pass
+	out   []Outcome
+	slots []slot
+}
+
+type slot struct {
+	queue    []document.Document // waiting for the collectors before it
+	deltas   []document.Document // waiting for the collector's own state
+	finished bool                // returned or abandoned: emit refuses
+	sinkErr  error
+}
+
+// errAbandoned stops a collector that emits after its timeout.
+var errAbandoned = errors.New("abandoned after its timeout")
+
+func (r *run) emit(i int, d document.Document) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &r.slots[i]
+	switch {
+	case s.finished:
+		return errAbandoned
+	case d.Delta:
+		s.deltas = append(s.deltas, d)
+		return nil
+	case i != r.head:
+		s.queue = append(s.queue, d)
+		return nil
+	}
+	return r.pass(i, d)
+}
+
+// pass hands d to the sink; r.mu is held.
+func (r *run) pass(i int, d document.Document) error {
+	if err := r.sink(d); err != nil {
+		r.slots[i].sinkErr = err
+		return err
+	}
+	r.out[i].Emitted++
+	return nil
+}
+
+// finish marks collector i done: its deltas join its queue when it returned
+// a state, and every finished collector at the head is flushed.
+func (r *run) finish(i int, state json.RawMessage, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &r.slots[i]
+	s.finished = true
+	r.out[i].State, r.out[i].Err = state, errors.Join(r.out[i].Err, err)
+	if state != nil {
+		s.queue = append(s.queue, s.deltas...)
+	} else if len(s.deltas) > 0 {
+		r.env.Log.Warn("collector kept its previous state: its interval documents are left for the next run",
+			"collector", r.out[i].Name, "documents", len(s.deltas))
+	}
+	s.deltas = nil
+	for r.head < len(r.slots) {
+		h := &r.slots[r.head]
+		for _, d := range h.queue {
+			if h.sinkErr != nil {
+				break
+			}
+			_ = r.pass(r.head, d)
+		}
+		h.queue = nil
+		if !h.finished {
+			break
+		}
+		if h.sinkErr != nil {
+			r.out[r.head].Err = errors.Join(r.out[r.head].Err, h.sinkErr)
+		}
+		r.head++
+	}
+}
+
+func (r *run) runOne(ctx context.Context, i int, c Collector, prev json.RawMessage, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type done struct {
-		res Result
-		err error
+		state json.RawMessage
+		err   error
 	}
 	ch := make(chan done, 1) // buffered: an abandoned collector can still finish and exit
 	start := time.Now()
 	go func() {
-		res, err := c.Collect(ctx, env, prev)
-		ch <- done{res, err}
+		state, err := c.Collect(ctx, r.env, prev, func(d document.Document) error { return r.emit(i, d) })
+		ch <- done{state, err}
 	}()
-	o := Outcome{Name: c.Name()}
+	var d done
 	select {
-	case d := <-ch:
-		o.Docs, o.State, o.Err = d.res.Docs, d.res.State, d.err
+	case d = <-ch:
 	case <-ctx.Done():
-		o.Err = fmt.Errorf("%w after %s", ErrTimeout, timeout)
+		d.err = fmt.Errorf("%w after %s", ErrTimeout, timeout)
 	}
-	if o.Err != nil {
-		o.Err = fmt.Errorf("collector %s: %w", c.Name(), o.Err)
+	if d.err != nil {
+		d.err = fmt.Errorf("collector %s: %w", c.Name(), d.err)
 	}
-	env.Log.Debug("collector finished", "collector", c.Name(), "documents", len(o.Docs), "took", time.Since(start), "error", o.Err)
-	return o
+	r.finish(i, d.state, d.err)
+	r.env.Log.Debug("collector finished", "collector", c.Name(), "took", time.Since(start), "error", d.err)
 }

@@ -17,13 +17,13 @@ type CPU struct{}
 func (CPU) Name() string         { return "cpu" }
 func (CPU) Available(*Env) error { return nil }
 
-func (CPU) Collect(_ context.Context, env *Env, _ json.RawMessage) (Result, error) {
+func (CPU) Collect(_ context.Context, env *Env, _ json.RawMessage, emit Emit) (json.RawMessage, error) {
 	load, err := readParsed(env.Roots.ProcPath("loadavg"), "load average", ParseLoadAvg)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	doc := document.NewHost("CPU", env.Cluster, env.LoginNode, env.Now()).Add("load", document.Float(load))
-	return Result{Docs: []document.Document{doc}}, nil
+	return nil, emit(doc)
 }
 
 // ParseLoadAvg returns the one-minute load average from /proc/loadavg

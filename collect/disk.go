@@ -37,10 +37,10 @@ type DiskState struct {
 	Devices map[string]DiskCounters `json:"devices"`
 }
 
-func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (Result, error) {
+func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage, emit Emit) (json.RawMessage, error) {
 	mounts, err := readMounts(env.Roots)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	chosen, errs := d.choose(env, mounts)
 
@@ -52,7 +52,7 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 			prev = DiskState{}
 		}
 	}
-	var res Result
+	var nextRaw json.RawMessage
 	next := DiskState{Devices: map[string]DiskCounters{}}
 	interval, ioReason := 0.0, ""
 	stats, ioErr := readDiskstats(env.Roots)
@@ -100,13 +100,17 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 			Add("used", u.Used).
 			Add("free", u.Free).
 			Add("utilization", document.Float(u.Utilization()))
-		res.Docs = append(res.Docs, doc)
+		if err := emit(doc); err != nil {
+			return nil, err
+		}
 		if ioErr == nil {
 			if cur, ok := stats[m.Device]; ok {
 				next.Devices[m.Device] = cur
 				if p, ok := prev.Devices[m.Device]; ok && ioReason == "" {
 					if io, ok := cur.Since(p, interval); ok {
-						res.Docs = append(res.Docs, ioDocument(env, m, io))
+						if err := emit(ioDocument(env, m, io)); err != nil {
+							return nil, err
+						}
 					} else {
 						env.Log.Info("disk: I/O counters went backwards, recording a new baseline", "mount", m.MountPoint, "device", m.Device)
 					}
@@ -115,11 +119,11 @@ func (d Disk) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (R
 		}
 	}
 	if ioErr == nil && !next.SameInstant(prev.HostClock) {
-		if res.State, err = json.Marshal(next); err != nil {
-			return res, err
+		if nextRaw, err = json.Marshal(next); err != nil {
+			return nil, err
 		}
 	}
-	return res, errors.Join(errs...)
+	return nextRaw, errors.Join(errs...)
 }
 
 // ioDocument is a mount's I/O since the previous run, a document of its own

@@ -26,7 +26,7 @@ func docJSON(t *testing.T, d document.Document) string {
 func TestCPUAndMemOnFixture(t *testing.T) {
 	env, _, _ := fixtureHost(t)
 	ctx := context.Background()
-	res, err := CPU{}.Collect(ctx, env, nil)
+	res, err := Gather(ctx, CPU{}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestCPUAndMemOnFixture(t *testing.T) {
 	// An idle host: the load is still a float, as the dashboards' index
 	// mapping expects.
 	writeFile(t, filepath.Join(env.Roots.Proc, "loadavg"), "0.00 0.00 0.00 1/80 100\n")
-	res, err = CPU{}.Collect(ctx, env, nil)
+	res, err = Gather(ctx, CPU{}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestCPUAndMemOnFixture(t *testing.T) {
 		t.Errorf("idle CPU: %s", got)
 	}
 
-	res, err = Mem{}.Collect(ctx, env, nil)
+	res, err = Gather(ctx, Mem{}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +57,11 @@ func TestMemErrorsInsteadOfZeros(t *testing.T) {
 	env, dir, _ := fixtureHost(t)
 	ctx := context.Background()
 	os.Remove(filepath.Join(dir, "proc", "meminfo"))
-	_, err := Mem{}.Collect(ctx, env, nil)
+	_, err := Gather(ctx, Mem{}, env, nil)
 	checkErr(t, err, "reading memory info: open "+filepath.Join(dir, "proc", "meminfo"))
 
 	writeFile(t, filepath.Join(dir, "proc", "meminfo"), "MemTotal: 0 kB\nMemAvailable: 0 kB\n")
-	_, err = Mem{}.Collect(ctx, env, nil)
+	_, err = Gather(ctx, Mem{}, env, nil)
 	checkErr(t, err, "MemTotal is 0")
 }
 
@@ -69,7 +69,7 @@ func TestDiskOnFixture(t *testing.T) {
 	env, dir, logs := fixtureHost(t)
 	ctx := context.Background()
 	d := Disk{}
-	res, err := d.Collect(ctx, env, nil)
+	res, err := Gather(ctx, d, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestDiskOnFixture(t *testing.T) {
 		"253       0 dm-0 50512 0 3910244 29338 160122 0 12810944",
 		"253       0 dm-0 50516 0 3910344 29338 160123 0 12810952", 1)
 	writeFile(t, filepath.Join(dir, "proc", "diskstats"), stats)
-	res2, err := d.Collect(ctx, env, res.State)
+	res2, err := Gather(ctx, d, env, res.State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestDiskOnFixture(t *testing.T) {
 	// A counter going backwards (device re-created): no io, no negative delta.
 	writeFile(t, filepath.Join(dir, "proc", "uptime"), "86420.25 170020.00\n")
 	writeFile(t, filepath.Join(dir, "proc", "diskstats"), strings.Replace(stats, "dm-0 50516", "dm-0 16", 1))
-	res3, err := d.Collect(ctx, env, res2.State)
+	res3, err := Gather(ctx, d, env, res2.State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestDiskOnFixture(t *testing.T) {
 func TestDiskChosenMounts(t *testing.T) {
 	env, _, _ := fixtureHost(t)
 	d := Disk{Mounts: []string{"/data/", "/nonexistent", "/srv/projects"}}
-	res, err := d.Collect(context.Background(), env, nil)
+	res, err := Gather(context.Background(), d, env, nil)
 	// /nonexistent is an error for itself only; the others still come.
 	checkErr(t, err, "mount /nonexistent: not a mount point")
 	if len(res.Docs) != 2 {
@@ -178,7 +178,7 @@ func TestDiskStatfsFailureIsPerMount(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "root", "scratch")); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Disk{}.Collect(context.Background(), env, nil)
+	res, err := Gather(context.Background(), Disk{}, env, nil)
 	checkErr(t, err, "mount /scratch: statfs "+filepath.Join(dir, "root", "scratch"))
 	if len(res.Docs) != 6 {
 		t.Errorf("got %d documents, want the 6 other mounts", len(res.Docs))
@@ -232,7 +232,7 @@ func TestNetworkOnFixture(t *testing.T) {
 	env, dir, logs := fixtureHost(t)
 	ctx := context.Background()
 	n := Network{}
-	res, err := n.Collect(ctx, env, nil)
+	res, err := Gather(ctx, n, env, nil)
 	if err != nil || len(res.Docs) != 0 {
 		t.Fatalf("first run: %d docs, err %v; want a baseline only", len(res.Docs), err)
 	}
@@ -255,7 +255,7 @@ func TestNetworkOnFixture(t *testing.T) {
 	grown = strings.Replace(grown, "524288000  400000", "524288500  400000", 1)
 	grown = strings.Replace(grown, "lo: 918273645", "lo: 999999999", 1)
 	writeFile(t, filepath.Join(dir, "proc", "net", "dev"), grown)
-	res, err = n.Collect(ctx, env, res.State)
+	res, err = Gather(ctx, n, env, res.State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestNetworkOnFixture(t *testing.T) {
 	}
 
 	// --interface chooses, with patterns; one that matches nothing is an error.
-	res, err = Network{Interfaces: []string{"lo", "docker*"}}.Collect(ctx, env, nil)
+	res, err = Gather(ctx, Network{Interfaces: []string{"lo", "docker*"}}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,13 +277,13 @@ func TestNetworkOnFixture(t *testing.T) {
 	if len(st.Interfaces) != 2 || st.Interfaces["docker0"].Sent != 7000000 {
 		t.Errorf("chosen interfaces %+v", st.Interfaces)
 	}
-	_, err = Network{Interfaces: []string{"eth9"}}.Collect(ctx, env, nil)
+	_, err = Gather(ctx, Network{Interfaces: []string{"eth9"}}, env, nil)
 	checkErr(t, err, `--interface "eth9" matches no interface`)
 
 	// No physical interface (a container's veth): every one but lo.
 	os.RemoveAll(filepath.Join(dir, "sys", "class", "net", "eth0", "device"))
 	os.RemoveAll(filepath.Join(dir, "sys", "class", "net", "eno2", "device"))
-	res, err = n.Collect(ctx, env, nil)
+	res, err = Gather(ctx, n, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,11 +298,11 @@ func TestNetworkBadInput(t *testing.T) {
 	env, dir, _ := fixtureHost(t)
 	ctx := context.Background()
 	writeFile(t, filepath.Join(dir, "proc", "net", "dev"), string(readFixture(t, "malformed/netdev-garbage")))
-	if _, err := (Network{}).Collect(ctx, env, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "proc", "net", "dev")) {
+	if _, err := Gather(ctx, (Network{}), env, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "proc", "net", "dev")) {
 		t.Errorf("garbage net/dev: error %v, want one naming the file", err)
 	}
 	os.Remove(filepath.Join(dir, "proc", "uptime"))
-	_, err := Network{}.Collect(ctx, env, nil)
+	_, err := Gather(ctx, Network{}, env, nil)
 	checkErr(t, err, "reading uptime")
 }
 
@@ -319,7 +319,7 @@ func TestDiskHungStatfs(t *testing.T) {
 		}
 		return unix.Statfs(path, s)
 	}}
-	res, err := d.Collect(context.Background(), env, nil)
+	res, err := Gather(context.Background(), d, env, nil)
 	checkErr(t, err, "mount /home: statfs "+hung+": no answer in 20ms (hung network filesystem?)")
 	if len(res.Docs) != 6 {
 		t.Errorf("got %d documents, want the 6 other mounts", len(res.Docs))
@@ -337,10 +337,10 @@ func TestDiskPermissionDenied(t *testing.T) {
 		}
 		return unix.Statfs(path, s)
 	}
-	res, err := Disk{statfs: statfs}.Collect(context.Background(), env, nil)
+	res, err := Gather(context.Background(), Disk{statfs: statfs}, env, nil)
 	if err != nil || len(res.Docs) != 6 || !strings.Contains(logs.String(), "skipping a mount root cannot stat") {
 		t.Errorf("default mounts: %d documents, error %v, logs %s", len(res.Docs), err, logs)
 	}
-	_, err = Disk{Mounts: []string{"/home"}, statfs: statfs}.Collect(context.Background(), env, nil)
+	_, err = Gather(context.Background(), Disk{Mounts: []string{"/home"}, statfs: statfs}, env, nil)
 	checkErr(t, err, "mount /home: statfs "+denied+": permission denied")
 }

@@ -20,15 +20,15 @@ type Mem struct{}
 func (Mem) Name() string         { return "mem" }
 func (Mem) Available(*Env) error { return nil }
 
-func (Mem) Collect(_ context.Context, env *Env, _ json.RawMessage) (Result, error) {
+func (Mem) Collect(_ context.Context, env *Env, _ json.RawMessage, emit Emit) (json.RawMessage, error) {
 	mi, err := readParsed(env.Roots.ProcPath("meminfo"), "memory info", ParseMeminfo)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	doc := document.NewHost("MEM", env.Cluster, env.LoginNode, env.Now()).
 		Add("available", mi.Available).
 		Add("total", mi.Total)
-	return Result{Docs: []document.Document{doc}}, nil
+	return nil, emit(doc)
 }
 
 // Meminfo is what afmc takes from /proc/meminfo, in bytes.

@@ -40,15 +40,15 @@ type IfCounters struct {
 	Received uint64 `json:"received"`
 }
 
-func (n Network) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage) (Result, error) {
+func (n Network) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage, emit Emit) (json.RawMessage, error) {
 	clock, err := ReadHostClock(env.Roots)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	path := env.Roots.ProcPath("net", "dev")
 	stats, err := gonet.IOCountersByFileWithContext(ctx, true, path)
 	if err != nil {
-		return Result{}, fmt.Errorf("reading %s: %w", path, err)
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	all := make(map[string]IfCounters, len(stats))
 	for _, s := range stats {
@@ -56,29 +56,28 @@ func (n Network) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage)
 	}
 	chosen, err := n.choose(env, all)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	next := NetworkState{HostClock: clock, Interfaces: chosen}
 	nextRaw, err := json.Marshal(next)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	res := Result{State: nextRaw}
 
 	var prev NetworkState
 	if len(prevRaw) > 0 {
 		if err := json.Unmarshal(prevRaw, &prev); err != nil {
 			env.Log.Warn("network: unreadable previous counters, recording a new baseline", "error", err)
-			return res, nil
+			return nextRaw, nil
 		}
 	}
 	d, reason := NetworkDelta(prev, next)
 	if reason != "" {
 		env.Log.Info("network: no document this run", "reason", reason)
 		if next.SameInstant(prev.HostClock) {
-			res.State = nil // keep the previous baseline
+			return nil, nil // keep the previous baseline
 		}
-		return res, nil
+		return nextRaw, nil
 	}
 	doc := document.NewHost("NETWORK", env.Cluster, env.LoginNode, env.Now()).
 		Add("network", document.Object{
@@ -87,8 +86,7 @@ func (n Network) Collect(ctx context.Context, env *Env, prevRaw json.RawMessage)
 			{Key: "received", Value: d.Received},
 		})
 	doc.Delta = true
-	res.Docs = []document.Document{doc}
-	return res, nil
+	return nextRaw, emit(doc)
 }
 
 // choose picks the interfaces to count from all of /proc/net/dev.

@@ -90,10 +90,13 @@ func Run(ctx context.Context, cfg Config) Report {
 		sections = store.Sections()
 	}
 
-	outcomes := collect.Run(ctx, cfg.Env, cfg.Collectors, sections, cfg.CollectorTimeout, cfg.SkipUnavailable)
 	var docs []document.Document
+	outcomes := collect.Run(ctx, cfg.Env, cfg.Collectors, sections, cfg.CollectorTimeout, cfg.SkipUnavailable,
+		func(d document.Document) error {
+			docs = append(docs, d)
+			return nil
+		})
 	for _, o := range outcomes {
-		docs = append(docs, o.Docs...)
 		if o.Err != nil {
 			rep.FailedCollector = append(rep.FailedCollector, o.Err)
 			log.Error("collector failed", "error", o.Err)

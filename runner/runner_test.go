@@ -29,14 +29,14 @@ type stub struct {
 
 func (s stub) Name() string                 { return s.name }
 func (s stub) Available(*collect.Env) error { return nil }
-func (s stub) Collect(_ context.Context, env *collect.Env, _ json.RawMessage) (collect.Result, error) {
+func (s stub) Collect(_ context.Context, env *collect.Env, _ json.RawMessage, emit collect.Emit) (json.RawMessage, error) {
 	d := document.New(strings.ToUpper(s.name), env.Cluster, env.Now())
 	d.Delta = s.delta
-	res := collect.Result{Docs: []document.Document{d}}
+	var state json.RawMessage
 	if s.delta {
-		res.State = json.RawMessage(`{"counter":1}`)
+		state = json.RawMessage(`{"counter":1}`)
 	}
-	return res, nil
+	return state, emit(d)
 }
 
 // recordingSender is a sender to a loopback endpoint that accepts every
@@ -103,14 +103,14 @@ type saboteur struct{ dir string }
 
 func (s saboteur) Name() string                 { return "saboteur" }
 func (s saboteur) Available(*collect.Env) error { return nil }
-func (s saboteur) Collect(_ context.Context, env *collect.Env, _ json.RawMessage) (collect.Result, error) {
+func (s saboteur) Collect(_ context.Context, env *collect.Env, _ json.RawMessage, emit collect.Emit) (json.RawMessage, error) {
 	if err := os.Rename(s.dir, s.dir+".gone"); err != nil {
-		return collect.Result{}, err
+		return nil, err
 	}
 	if err := os.WriteFile(s.dir, nil, 0o600); err != nil {
-		return collect.Result{}, err
+		return nil, err
 	}
-	return collect.Result{Docs: []document.Document{document.New("SAB", env.Cluster, env.Now())}}, nil
+	return nil, emit(document.New("SAB", env.Cluster, env.Now()))
 }
 
 // With neither spool nor state usable, the snapshots still go out (without
