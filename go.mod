@@ -12,5 +12,8 @@ require (
 require (
 	github.com/go-ole/go-ole v1.2.6 // indirect
 	github.com/power-devops/perfstat v0.0.0-20210106213030-5aafc221ea8c // indirect
+	github.com/tidwall/gjson v1.20.2 // indirect
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/pretty v1.3.0 // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
 )

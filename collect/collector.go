@@ -85,6 +85,10 @@ type Set struct {
 	Mem     Mem     `embed:""`
 	Disk    Disk    `embed:"" group:"disk"`
 	Network Network `embed:"" group:"network"`
+	SSH     SSH     `embed:"" prefix:"ssh-" group:"ssh"`
+	Jupyter Jupyter `embed:"" group:"jupyter"`
+	// Last: its stream of jobs must not wait behind another collector.
+	Condor Condor `embed:"" prefix:"condor-" group:"condor"`
 }
 
 // List returns the collectors in registry order.

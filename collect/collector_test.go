@@ -154,8 +154,8 @@ func TestSelect(t *testing.T) {
 		{[]string{"mem", "cpu", "CPU"}, false, "cpu mem", ""},
 		{[]string{"host"}, false, "cpu mem disk network", ""},
 		{[]string{"host", "disk"}, false, "cpu mem disk network", ""},
-		{nil, true, "cpu mem disk network", ""},
-		{[]string{"dsik"}, false, "", `unknown kind "dsik" (known: cpu, disk, host, mem, network)`},
+		{nil, true, "cpu mem disk network ssh jupyter condor", ""},
+		{[]string{"dsik"}, false, "", `unknown kind "dsik" (known: condor, cpu, disk, host, jupyter, mem, network, ssh)`},
 	} {
 		got, err := Select(cs, tt.args, tt.all)
 		checkErr(t, err, tt.wantErr)

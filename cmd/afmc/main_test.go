@@ -99,7 +99,7 @@ func TestUsageErrors(t *testing.T) {
 		env     map[string]string
 		wantErr string
 	}{
-		{"unknown kind", []string{"collect", "dsik", "--json"}, nil, `unknown kind "dsik" (known: cpu, disk, host, mem, network)`},
+		{"unknown kind", []string{"collect", "dsik", "--json"}, nil, `unknown kind "dsik" (known: condor, cpu, disk, host, jupyter, mem, network, ssh)`},
 		{"bad flag", []string{"collect", "cpu", "--jsno"}, nil, "unknown flag --jsno"},
 		{"nothing named", []string{"collect"}, nil, "nothing to collect: name a kind"},
 		{"kinds and --all", []string{"collect", "cpu", "--all"}, nil, "name kinds or --all, not both"},
@@ -144,7 +144,7 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("--help: %d %q", r.code, r.stdout)
 	}
 	r = afmc(t, env, "collect", "--help")
-	if r.code != 0 || !strings.Contains(r.stdout, "cpu, disk, host, mem, network") || !strings.Contains(r.stdout, "AFMC_TOKEN") {
+	if r.code != 0 || !strings.Contains(r.stdout, "condor, cpu, disk, host, jupyter, mem,") || !strings.Contains(r.stdout, "AFMC_TOKEN") {
 		t.Errorf("collect --help: %d %q", r.code, r.stdout)
 	}
 	r = afmc(t, env, "version")
