@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"sort"
@@ -148,6 +149,10 @@ type NetDelta struct {
 // It returns a reason instead when the readings cannot be compared: no
 // previous reading, a reboot, or a counter that went backwards (a driver
 // reload or a re-created interface) would give a bogus or negative delta.
+// A 32-bit counter that wrapped reads as one that went backwards, and so
+// does a reset: both are a new baseline. A sum over interfaces that passes
+// 2^64 cannot be reported either, and is a new baseline too, never a small
+// or huge wrong delta.
 // An interface that appeared since the previous reading has no baseline yet
 // and is left out of this interval.
 func NetworkDelta(prev, cur NetworkState) (NetDelta, string) {
@@ -164,8 +169,12 @@ func NetworkDelta(prev, cur NetworkState) (NetDelta, string) {
 		if c.Sent < p.Sent || c.Received < p.Received {
 			return NetDelta{}, fmt.Sprintf("the counters of %s went backwards (reset): recording a new baseline", name)
 		}
-		d.Sent += c.Sent - p.Sent
-		d.Received += c.Received - p.Received
+		var cs, cr uint64
+		d.Sent, cs = bits.Add64(d.Sent, c.Sent-p.Sent, 0)
+		d.Received, cr = bits.Add64(d.Received, c.Received-p.Received, 0)
+		if cs != 0 || cr != 0 {
+			return NetDelta{}, "the traffic summed over the interfaces passes 2^64 bytes: recording a new baseline"
+		}
 	}
 	return d, ""
 }
