@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/atlas-af/afmc/document"
 )
@@ -39,10 +40,10 @@ func WriteTable(w io.Writer, docs []document.Document) error {
 	var cluster, node []string
 	for _, d := range docs {
 		if v, ok := d.Fields.Get("cluster"); ok {
-			cluster = appendUnique(cluster, fmt.Sprint(v))
+			cluster = appendUnique(cluster, human("cluster", v))
 		}
 		if v, ok := d.Fields.Get("login_node"); ok {
-			node = appendUnique(node, fmt.Sprint(v))
+			node = appendUnique(node, human("login_node", v))
 		}
 	}
 	fmt.Fprintf(tw, "KIND\tDETAILS\t(cluster %s, login node %s)\n", orNone(cluster), orNone(node))
@@ -52,9 +53,9 @@ func WriteTable(w io.Writer, docs []document.Document) error {
 			if commonKeys[f.Key] {
 				continue
 			}
-			parts = append(parts, f.Key+"="+human(f.Key, f.Value))
+			parts = append(parts, printable(f.Key)+"="+human(f.Key, f.Value))
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", d.Kind(), strings.Join(parts, "  "))
+		fmt.Fprintf(tw, "%s\t%s\n", printable(d.Kind()), strings.Join(parts, "  "))
 	}
 	return tw.Flush()
 }
@@ -87,7 +88,7 @@ func human(key string, v any) string {
 	case document.Object:
 		var parts []string
 		for _, f := range x {
-			parts = append(parts, f.Key+"="+human(f.Key, f.Value))
+			parts = append(parts, printable(f.Key)+"="+human(f.Key, f.Value))
 		}
 		return "{" + strings.Join(parts, " ") + "}"
 	case uint64:
@@ -106,16 +107,44 @@ func human(key string, v any) string {
 		}
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case string:
-		return x
+		return printable(x)
 	case []string:
-		return strings.Join(x, ",")
+		q := make([]string, len(x))
+		for i, s := range x {
+			q[i] = printable(s)
+		}
+		return strings.Join(q, ",")
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Sprint(v)
+		return printable(fmt.Sprint(v))
 	}
-	return string(b)
+	return printable(string(b))
 }
+
+// printable is how every string reaches the table: as it is when it is
+// plain, else Go-quoted, as ls quotes names. Mount points, device names and
+// user names are chosen by others; a control character, an escape sequence,
+// invalid UTF-8 (which tabwriter could also take for its escape byte) or an
+// invisible format character would reach the administrator's terminal and
+// could forge rows. A space or one of the table's own separators is quoted
+// too, so that no value can pass for another field, and a quote or backslash,
+// so that a quoted value always reads back to exactly one string.
+func printable(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) || strings.ContainsRune(tableSeparators, r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// tableSeparators are the characters the table itself uses between and
+// around values, and the quote and backslash of a quoted one.
+const tableSeparators = ` ,={}"\`
 
 // IBytes formats n in binary units: 1.5GiB.
 func IBytes(n uint64) string {
