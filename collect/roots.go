@@ -7,14 +7,15 @@ import (
 )
 
 // Roots are where the host's filesystems are seen from. They follow
-// gopsutil's variables (HOST_PROC, HOST_SYS, HOST_ETC, HOST_VAR, HOST_ROOT),
-// so afmc runs in a pod with the host's /proc mounted, and tests run on
-// fixture trees.
+// gopsutil's variables (HOST_PROC, HOST_SYS, HOST_ETC, HOST_VAR, HOST_RUN,
+// HOST_ROOT), so afmc runs in a pod with the host's /proc mounted, and
+// tests run on fixture trees.
 type Roots struct {
 	Proc string // /proc
 	Sys  string // /sys
 	Etc  string // /etc
-	Var  string // /var
+	Var  string // /var: utmp (run/utmp) and wtmp (log/wtmp)
+	Run  string // /run: systemd-logind's session files
 	Root string // /: mount points are joined to it for statfs
 }
 
@@ -32,6 +33,7 @@ func RootsFromEnv(getenv func(string) string) Roots {
 		Sys:  get("HOST_SYS", "/sys"),
 		Etc:  get("HOST_ETC", "/etc"),
 		Var:  get("HOST_VAR", "/var"),
+		Run:  get("HOST_RUN", "/run"),
 		Root: get("HOST_ROOT", "/"),
 	}
 }

@@ -1,0 +1,252 @@
+// Package users is the one step that every document naming users passes
+// through between collecting and printing: the group filter, then
+// obfuscation of user names and of the login node. Collectors report real
+// names and never filter or hash themselves.
+package users
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/atlas-af/afmc/document"
+	"github.com/atlas-af/afmc/internal/extcmd"
+)
+
+// Settings are the step's flags, embedded in the CLI.
+type Settings struct {
+	Group                string `help:"Keep only users in this Unix group, as primary or supplementary group, as the name service (files, LDAP, SSSD) knows them." placeholder:"NAME"`
+	ObfuscateUsers       bool   `help:"Replace each user name by a hash (see --user-hash); the salt comes from --salt-file or AFMC_SALT."`
+	SaltFile             string `help:"File holding the salt for --obfuscate-users (or set AFMC_SALT)." placeholder:"FILE" type:"path"`
+	UserHash             string `help:"sha256-8: the first 8 hex digits of sha256(salt + name), the hashes the dashboards hold; hmac-sha256: 16 hex digits of HMAC-SHA256 keyed with the salt, stronger, but not comparable with earlier data." enum:"sha256-8,hmac-sha256" default:"sha256-8"`
+	ObfuscateHosts       string `help:"Replace login_node by the prefix, the digits of the host name, a dot and DOMAIN." placeholder:"DOMAIN"`
+	ObfuscateHostsPrefix string `help:"The prefix of obfuscated login node names." default:"atlas" placeholder:"PREFIX"`
+	Getent               string `help:"The getent program that resolves --group through the name service." default:"getent" placeholder:"PATH"`
+}
+
+// Hash schemes.
+const (
+	HashSHA256 = "sha256-8"
+	HashHMAC   = "hmac-sha256"
+)
+
+// Step filters and obfuscates documents. It remembers the memberships it
+// has resolved, so a run asks the name service once per user at most.
+type Step struct {
+	group   string
+	hash    func(string) string // nil: names stay
+	host    string              // replaces login_node; "" keeps it
+	ns      NameService
+	log     *slog.Logger
+	gid     string          // the group's id, once resolved
+	member  map[string]bool // resolved users: in the group or not
+	groupOK bool
+}
+
+// New builds the step. salt is the content of --salt-file or AFMC_SALT.
+// loginNode is the run's login node name, for --obfuscate-hosts.
+func New(s Settings, salt, loginNode string, ns NameService, log *slog.Logger) (*Step, error) {
+	st := &Step{group: s.Group, ns: ns, log: log, member: map[string]bool{}}
+	if s.Group != "" && !validName(s.Group) {
+		return nil, fmt.Errorf("--group %q is not a group name", extcmd.Printable(s.Group))
+	}
+	if s.ObfuscateUsers {
+		switch s.UserHash {
+		case HashHMAC:
+			if salt == "" {
+				return nil, errors.New("--user-hash hmac-sha256 needs a secret key: the salt, from --salt-file or AFMC_SALT")
+			}
+			key := []byte(salt)
+			st.hash = func(name string) string {
+				m := hmac.New(sha256.New, key)
+				m.Write([]byte(name))
+				return hex.EncodeToString(m.Sum(nil))[:16]
+			}
+		default:
+			st.hash = func(name string) string { return SaltedSHA256(salt, name) }
+		}
+	} else if salt != "" && s.SaltFile != "" {
+		log.Warn("--salt-file is set but --obfuscate-users is not: user names are sent as they are")
+	}
+	if s.ObfuscateHosts != "" {
+		st.host = ObfuscateHost(s.ObfuscateHostsPrefix, loginNode, s.ObfuscateHosts)
+	}
+	return st, nil
+}
+
+// Active tells whether the step changes anything.
+func (st *Step) Active() bool { return st.group != "" || st.hash != nil || st.host != "" }
+
+// SaltedSHA256 is the original collector's hash: the first 8 hex digits of
+// sha256(salt + name).
+func SaltedSHA256(salt, name string) string {
+	sum := sha256.Sum256([]byte(salt + name))
+	return hex.EncodeToString(sum[:4])
+}
+
+// ObfuscateHost is prefix, the digits of the host name, a dot and domain:
+// login02.af.uchicago.edu becomes atlas02.DOMAIN, as the original did.
+func ObfuscateHost(prefix, host, domain string) string {
+	var digits strings.Builder
+	for _, r := range host {
+		if r >= '0' && r <= '9' {
+			digits.WriteRune(r)
+		}
+	}
+	return prefix + digits.String() + "." + domain
+}
+
+// Apply passes a batch of documents through the step and returns those
+// that remain. A document whose `users` is a list keeps the users in the
+// group, hashed, each once and sorted, and its *_user_count fields follow;
+// one whose `users` is a single name (a job) is dropped when that user is
+// not in the group. Memberships of the whole batch are resolved at once;
+// when they cannot be, the documents naming users are dropped and the
+// error says why.
+func (st *Step) Apply(ctx context.Context, docs []document.Document) ([]document.Document, error) {
+	if !st.Active() {
+		return docs, nil
+	}
+	var resolveErr error
+	if st.group != "" {
+		resolveErr = st.resolve(ctx, namesIn(docs))
+	}
+	out := docs[:0]
+	for _, d := range docs {
+		if _, ok := d.Fields.Get("users"); ok && resolveErr != nil {
+			// Who is in the group is unknown: reporting everyone would
+			// break the filter, reporting no one would be a false zero.
+			continue
+		}
+		if st.host != "" {
+			if _, ok := d.Fields.Get("login_node"); ok {
+				d.Fields.Set("login_node", st.host)
+			}
+		}
+		v, ok := d.Fields.Get("users")
+		if !ok {
+			out = append(out, d)
+			continue
+		}
+		switch u := v.(type) {
+		case []string:
+			kept := make([]string, 0, len(u))
+			for _, name := range u {
+				if st.keep(name) {
+					kept = append(kept, st.name(name))
+				}
+			}
+			slices.Sort(kept)
+			kept = slices.Compact(kept)
+			d.Fields.Set("users", kept)
+			for i, f := range d.Fields {
+				if strings.HasSuffix(f.Key, "_user_count") {
+					d.Fields[i].Value = len(kept)
+				}
+			}
+		case string:
+			if !st.keep(u) {
+				continue
+			}
+			d.Fields.Set("users", st.name(u))
+		}
+		out = append(out, d)
+	}
+	return out, resolveErr
+}
+
+func (st *Step) keep(name string) bool {
+	return st.group == "" || st.member[name]
+}
+
+func (st *Step) name(n string) string {
+	if st.hash == nil {
+		return n
+	}
+	return st.hash(n)
+}
+
+func namesIn(docs []document.Document) []string {
+	seen := map[string]bool{}
+	var names []string
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, d := range docs {
+		v, _ := d.Fields.Get("users")
+		switch u := v.(type) {
+		case []string:
+			for _, n := range u {
+				add(n)
+			}
+		case string:
+			add(u)
+		}
+	}
+	return names
+}
+
+// resolve learns which of names are in the group: its member list (one
+// lookup, once a run), then the primary groups of the rest (one lookup for
+// all of them). A user the name service does not know is left out.
+func (st *Step) resolve(ctx context.Context, names []string) error {
+	if !st.groupOK {
+		gid, members, err := st.ns.Group(ctx, st.group)
+		if err != nil {
+			return fmt.Errorf("--group %s: %w", st.group, err)
+		}
+		st.gid, st.groupOK = gid, true
+		for _, m := range members {
+			st.member[m] = true
+		}
+	}
+	var unknown []string
+	for _, n := range names {
+		if _, ok := st.member[n]; !ok {
+			if validName(n) {
+				unknown = append(unknown, n)
+			} else {
+				st.member[n] = false
+			}
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	primary, err := st.ns.PrimaryGroups(ctx, unknown)
+	if err != nil {
+		return fmt.Errorf("--group %s: primary groups: %w", st.group, err)
+	}
+	for _, n := range unknown {
+		gid, ok := primary[n]
+		if !ok {
+			st.log.Debug("user unknown to the name service, left out by --group", "user", extcmd.Printable(n))
+		}
+		st.member[n] = ok && gid == st.gid
+	}
+	return nil
+}
+
+// validName: a user or group name that can be passed to getent as a key:
+// no option-like dash, separator, space or control character.
+func validName(s string) bool {
+	if s == "" || len(s) > 256 || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if r == ':' || r == ',' || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
