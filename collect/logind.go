@@ -37,7 +37,7 @@ func ParseLoginctlSessions(b []byte) ([]string, error) {
 		return nil, nil
 	}
 	if !gjson.ValidBytes(b) || b[0] != '[' {
-		return nil, fmt.Errorf("not the JSON list of sessions expected: %q", excerpt(b))
+		return nil, fmt.Errorf("not the JSON list of sessions expected: %q", outputExcerpt(b))
 	}
 	var ids []string
 	var bad error
@@ -156,7 +156,7 @@ func logindSessions(ctx context.Context, loginctl string) ([]LogindSession, erro
 	return ParseShowSession(out), nil
 }
 
-func excerpt(b []byte) string {
+func outputExcerpt(b []byte) string {
 	if len(b) > 80 {
 		b = b[:80]
 	}
