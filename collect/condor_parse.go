@@ -1,0 +1,370 @@
+package collect
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+)
+
+// condor_q -json and condor_history -json print a "[" line, each ad as a
+// pretty-printed object, "," lines between ads and a "]" line; condor_q
+// prints nothing at all for an empty queue, and `All queues are empty`
+// under -global. adScanner cuts such a stream into ads without holding
+// more than one ad, so a pool of any size is read in constant memory. It
+// also reads line-delimited ads (-jsonl) and several arrays in a row.
+
+// maxAdBytes bounds one ad: a full job ad is about 8 KB, ours are
+// projected with -attributes. A larger one is not condor's output.
+const maxAdBytes = 1 << 20
+
+// errTruncated is output that ends inside an ad or an array: a failed
+// query (condor_history leaves a lone "[" when a remote query fails).
+var errTruncated = errors.New("output ends inside an array or an ad")
+
+type adScanner struct {
+	r     io.Reader
+	buf   []byte
+	start int
+	end   int
+	eof   bool
+
+	ad     []byte // the ad being assembled, reused
+	depth  int    // nesting inside the current ad; 0: between ads
+	inStr  bool
+	esc    bool
+	arrays int    // "[" open between ads
+	line   []byte // text between ads, up to its newline
+	inText bool
+}
+
+func newAdScanner(r io.Reader) *adScanner {
+	return &adScanner{r: r, buf: make([]byte, 256<<10)}
+}
+
+// next returns the next ad's bytes, valid until the following call, or
+// io.EOF after the last one. At the end of a stream that stops inside an
+// ad or an array it returns errTruncated.
+func (s *adScanner) next() ([]byte, error) {
+	for {
+		if s.start == s.end {
+			if s.eof {
+				return nil, s.finish()
+			}
+			n, err := s.r.Read(s.buf)
+			s.start, s.end = 0, n
+			if err == io.EOF {
+				s.eof = true
+			} else if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		chunk := s.buf[s.start:s.end]
+		if s.depth == 0 {
+			i, err := s.between(chunk)
+			s.start += i
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		i, done := s.inside(chunk)
+		if len(s.ad)+i > maxAdBytes {
+			return nil, fmt.Errorf("an ad longer than %d bytes: not condor's output", maxAdBytes)
+		}
+		s.ad = append(s.ad, chunk[:i]...)
+		s.start += i
+		if done {
+			return s.ad, nil
+		}
+	}
+}
+
+// between consumes the separators and text between ads, up to and
+// including the "{" that opens the next ad. It returns how many bytes of
+// chunk it used.
+func (s *adScanner) between(chunk []byte) (int, error) {
+	for i, c := range chunk {
+		if s.inText {
+			if c != '\n' {
+				if len(s.line) < 200 {
+					s.line = append(s.line, c)
+				}
+				continue
+			}
+			if err := s.textLine(); err != nil {
+				return i + 1, err
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n', ',':
+		case '[':
+			s.arrays++
+		case ']':
+			if s.arrays == 0 {
+				return i + 1, errors.New(`unexpected "]" in condor output`)
+			}
+			s.arrays--
+		case '{':
+			s.depth, s.inStr, s.esc = 1, false, false
+			s.ad = append(s.ad[:0], '{')
+			return i + 1, nil
+		default:
+			s.inText = true
+			s.line = append(s.line[:0], c)
+		}
+	}
+	return len(chunk), nil
+}
+
+// textLine judges a line of text between ads: condor_q's empty-pool
+// message and -global's schedd banners are expected, anything else means
+// the program did not print what afmc asked for.
+func (s *adScanner) textLine() error {
+	s.inText = false
+	l := bytes.TrimSpace(s.line)
+	switch {
+	case len(l) == 0, bytes.Equal(l, []byte("All queues are empty")), bytes.HasPrefix(l, []byte("-- ")):
+		return nil
+	}
+	return fmt.Errorf("unexpected text in condor output (not -json output?): %q", l)
+}
+
+// inside scans chunk within an ad; it returns how many bytes belong to the
+// ad and whether the ad closed.
+func (s *adScanner) inside(chunk []byte) (int, bool) {
+	for i := 0; i < len(chunk); i++ {
+		c := chunk[i]
+		if s.inStr {
+			if s.esc { // this byte is escaped
+				s.esc = false
+				continue
+			}
+			// Skip plain string bytes quickly.
+			j := bytes.IndexAny(chunk[i:], "\"\\")
+			if j < 0 {
+				return len(chunk), false
+			}
+			i += j
+			if chunk[i] == '\\' {
+				s.esc = true
+			} else {
+				s.inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			s.inStr = true
+		case '{', '[':
+			s.depth++
+		case '}', ']':
+			s.depth--
+			if s.depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return len(chunk), false
+}
+
+func (s *adScanner) finish() error {
+	if s.inText {
+		if err := s.textLine(); err != nil {
+			return err
+		}
+	}
+	if s.depth > 0 || s.arrays > 0 {
+		return errTruncated
+	}
+	return io.EOF
+}
+
+// condorAd holds the attributes afmc reads from one job or summary ad.
+// Numbers that are absent, null, or an unevaluated "/Expr(...)/" string
+// read as 0 (status 0 is unknown).
+type condorAd struct {
+	owner       string
+	globalJobID string
+	myType      string
+	cluster     int64
+	proc        int64
+	status      int64
+	wallClock   int64 // RemoteWallClockTime: previous runs
+	shadowBday  int64
+	startDate   int64 // JobCurrentStartDate
+	serverTime  int64
+	hookDone    int64 // JobFinishedHookDone
+	cpus        int64 // CpusProvisioned
+	memory      int64 // MemoryProvisioned (MiB)
+	idle        int64 // summary counts
+	running     int64
+	held        int64
+	errorCode   int64
+	hasCluster  bool
+	hasProc     bool
+}
+
+// parseAd reads ad into a (reset first). ClassAd attribute names are case
+// insensitive, and condor keeps the case each was stored with, so keys are
+// compared lower-cased. strs interns strings (owners repeat across a pool).
+func parseAd(ad []byte, a *condorAd, strs map[string]string) error {
+	*a = condorAd{}
+	if !gjson.ValidBytes(ad) {
+		return errors.New("an ad is not valid JSON")
+	}
+	var kb [40]byte
+	gjson.ParseBytes(ad).ForEach(func(k, v gjson.Result) bool {
+		key := k.Str
+		if len(key) > len(kb) {
+			return true // not an attribute afmc reads
+		}
+		lk := kb[:len(key)]
+		for i := 0; i < len(key); i++ {
+			c := key[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lk[i] = c
+		}
+		switch string(lk) {
+		case "owner":
+			a.owner = intern(strs, v)
+		case "globaljobid":
+			a.globalJobID = stringValue(v)
+		case "mytype":
+			a.myType = intern(strs, v)
+		case "clusterid":
+			a.cluster, a.hasCluster = number(v)
+		case "procid":
+			a.proc, a.hasProc = number(v)
+		case "jobstatus":
+			a.status, _ = number(v)
+		case "remotewallclocktime":
+			a.wallClock, _ = number(v)
+		case "shadowbday":
+			a.shadowBday, _ = number(v)
+		case "jobcurrentstartdate":
+			a.startDate, _ = number(v)
+		case "servertime":
+			a.serverTime, _ = number(v)
+		case "jobfinishedhookdone":
+			a.hookDone, _ = number(v)
+		case "cpusprovisioned":
+			a.cpus, _ = number(v)
+		case "memoryprovisioned":
+			a.memory, _ = number(v)
+		case "idle":
+			a.idle, _ = number(v)
+		case "running":
+			a.running, _ = number(v)
+		case "held":
+			a.held, _ = number(v)
+		case "errorcode":
+			a.errorCode, _ = number(v)
+		}
+		return true
+	})
+	return nil
+}
+
+// number reads an integer or a real (truncated). Anything else, such as
+// an unevaluated "/Expr(...)/" string, is not a number.
+func number(v gjson.Result) (int64, bool) {
+	if v.Type != gjson.Number {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil {
+		return n, true
+	}
+	f := v.Num
+	if f != f || f > 1<<62 || f < -(1<<62) {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+func stringValue(v gjson.Result) string {
+	if v.Type != gjson.String {
+		return ""
+	}
+	return string([]byte(v.Str)) // a copy: v.Str points into the ad
+}
+
+// intern returns a string value, shared with earlier ads that had it.
+func intern(strs map[string]string, v gjson.Result) string {
+	if v.Type != gjson.String {
+		return ""
+	}
+	if s, ok := strs[v.Str]; ok {
+		return s
+	}
+	s := string([]byte(v.Str))
+	if len(strs) < 100000 {
+		strs[s] = s
+	}
+	return s
+}
+
+// jobStates names JobStatus codes; the documents call 4 "finished", as
+// the dashboards expect.
+var jobStates = [...]string{
+	1:  "idle",
+	2:  "running",
+	3:  "removed",
+	4:  "finished",
+	5:  "held",
+	6:  "transferring_output",
+	7:  "suspended",
+	8:  "failed",
+	9:  "blocked",
+	10: "preparing",
+}
+
+// jobState names a JobStatus; an unknown code is "unknown", never an error.
+func jobState(code int64) string {
+	if code > 0 && code < int64(len(jobStates)) {
+		return jobStates[code]
+	}
+	return "unknown"
+}
+
+// jobRunning is true for the states in which a job holds a slot and its
+// current run is not yet in RemoteWallClockTime.
+func jobRunning(code int64) bool { return code == 2 || code == 6 || code == 7 }
+
+// jobRuntime is a job's run time in whole seconds, as condor_q shows it:
+// RemoteWallClockTime counts only previous runs, so a running job adds its
+// current run, from ShadowBday (or JobCurrentStartDate) to ServerTime (or
+// now, when the reply has none).
+func jobRuntime(a *condorAd, now int64) int64 {
+	rt := max(a.wallClock, 0)
+	if jobRunning(a.status) {
+		start := a.shadowBday
+		if start <= 0 {
+			start = a.startDate
+		}
+		at := a.serverTime
+		if at <= 0 {
+			at = now
+		}
+		if start > 0 && at > start {
+			rt += at - start
+		}
+	}
+	return rt
+}
+
+// jobID is "ClusterId.ProcId".
+func jobID(a *condorAd) string {
+	var b [48]byte
+	out := strconv.AppendInt(b[:0], a.cluster, 10)
+	out = append(out, '.')
+	out = strconv.AppendInt(out, a.proc, 10)
+	return string(out)
+}
