@@ -10,12 +10,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/gofrs/flock"
+	"golang.org/x/sys/unix"
+
+	"github.com/atlas-af/afmc/internal/safefile"
 )
 
 const (
@@ -42,94 +45,146 @@ type file struct {
 
 // Store is the open, locked state of one run.
 type Store struct {
-	dir  string
-	lock *flock.Flock
+	dir  *Dir
+	lock *os.File // LockName, flocked
 	f    file
 	next uint64 // the generation Save will write
 	log  *slog.Logger
 }
 
-// DefaultDir is /var/lib/afmc for root, else $XDG_STATE_HOME/afmc or
-// ~/.local/state/afmc.
-func DefaultDir(getenv func(string) string, uid int) string {
+// DefaultStateDir is /var/lib/afmc for root, else $XDG_STATE_HOME/afmc or
+// ~/.local/state/afmc. Without either variable there is no default: a
+// shared dir such as /tmp would let other users plant files in it.
+func DefaultStateDir(getenv func(string) string, uid int) (string, error) {
 	if uid == 0 {
-		return "/var/lib/afmc"
+		return "/var/lib/afmc", nil
 	}
-	if x := getenv("XDG_STATE_HOME"); x != "" {
-		return filepath.Join(x, "afmc")
+	if x := getenv("XDG_STATE_HOME"); filepath.IsAbs(x) { // the spec ignores a relative one
+		return filepath.Join(x, "afmc"), nil
 	}
 	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".local", "state", "afmc")
+		return filepath.Join(h, ".local", "state", "afmc"), nil
 	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("afmc-%d", uid))
+	return "", ErrNoStateDir
 }
 
-// Open takes the lock in dir, waiting at most lockTimeout, and reads the
-// state file. A missing file is a first run; a corrupt or unreadable one is
-// logged, kept aside as state.json.corrupt and replaced by an empty state,
-// so the run records fresh baselines instead of failing.
+// DefaultDir is DefaultStateDir with "" for no default, which Open and
+// OpenDir refuse with ErrNoStateDir. Prefer DefaultStateDir.
+func DefaultDir(getenv func(string) string, uid int) string {
+	dir, _ := DefaultStateDir(getenv, uid)
+	return dir
+}
+
+// Open checks the state dir (see OpenDir; it is created if missing), takes
+// the lock in it, waiting at most lockTimeout, and reads the state file. A
+// missing file is a first run; a corrupt one is logged, kept aside as
+// state.json.corrupt and replaced by an empty state, and an unreadable one
+// (a directory, a FIFO) is logged and left alone, so the run records fresh
+// baselines instead of failing. A state dir, lock or state file that is not
+// this user's alone, or is a symbolic link, is an error wrapping ErrUnsafe:
+// nothing is read or written through it.
 func Open(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.Logger) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", dir, err)
+	d, err := OpenDir(dir)
+	if err != nil {
+		return nil, err
 	}
-	lock := flock.New(filepath.Join(dir, LockName), flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
-	lctx, cancel := context.WithTimeout(ctx, lockTimeout)
-	defer cancel()
-	ok, err := lock.TryLockContext(lctx, 5*time.Millisecond)
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("state lock %s: %w", lock.Path(), err)
+	lock, err := d.OpenFile(LockName, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("state lock: %w", err)
 	}
-	if !ok {
-		if ctx.Err() != nil { // the run's own deadline, not the lock's
-			return nil, fmt.Errorf("waiting for the state lock %s: %w", lock.Path(), ctx.Err())
-		}
-		return nil, fmt.Errorf("%w (%s) after waiting %s", ErrLockTimeout, lock.Path(), lockTimeout)
+	if err := lockFile(ctx, lock, unix.LOCK_EX, lockTimeout); err != nil {
+		lock.Close()
+		d.Close()
+		return nil, err
 	}
-	s := &Store{dir: dir, lock: lock, log: log}
+	s := &Store{dir: d, lock: lock, log: log}
 	s.removeStaleTemps()
 	now := uint64(time.Now().UnixNano())
-	s.f = s.load(now)
+	if s.f, err = s.load(now); err != nil {
+		s.Close()
+		return nil, err
+	}
 	// Generations grow with the clock as well as by one, so that a state
 	// file lost and started again still comes after every earlier run.
 	s.next = max(s.f.Generation+1, now)
 	return s, nil
 }
 
-func (s *Store) path() string { return filepath.Join(s.dir, FileName) }
+// lockFile waits for a flock of kind how (LOCK_EX, LOCK_SH) on f, at most
+// timeout and never past ctx.
+func lockFile(ctx context.Context, f *os.File, how int, timeout time.Duration) error {
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("state lock %s: %w", f.Name(), err)
+		}
+		select {
+		case <-lctx.Done():
+			if ctx.Err() != nil { // the run's own deadline, not the lock's
+				return fmt.Errorf("waiting for the state lock %s: %w", f.Name(), ctx.Err())
+			}
+			return fmt.Errorf("%w (%s) after waiting %s", ErrLockTimeout, f.Name(), timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Store) path() string { return s.dir.Join(FileName) }
 
 // load reads the state file. A fresh state (none, or a corrupt one) takes
 // the generation now: whatever was spooled before counts as committed, since
 // no baseline survives that a document of an interrupted run could repeat.
-func (s *Store) load(now uint64) file {
+func (s *Store) load(now uint64) (file, error) {
 	empty := file{Version: Version, Generation: now, Sections: map[string]json.RawMessage{}}
-	b, err := os.ReadFile(s.path())
-	if errors.Is(err, os.ErrNotExist) {
-		return empty
-	}
-	if err != nil {
+	b, err := s.dir.ReadFile(FileName, safefile.MaxState)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return empty, nil
+	case errors.Is(err, ErrUnsafe):
+		return file{}, err
+	case errors.Is(err, safefile.ErrTooLarge):
+		s.setAside(err)
+		return empty, nil
+	case err != nil:
 		s.log.Warn("state file unreadable, starting from a fresh baseline", "path", s.path(), "error", err)
-		return empty
+		return empty, nil
 	}
+	f, err := parse(b)
+	if err != nil {
+		s.setAside(err)
+		return empty, nil
+	}
+	return f, nil
+}
+
+// parse decodes a state file of this version.
+func parse(b []byte) (file, error) {
 	var f file
 	if err := json.Unmarshal(b, &f); err != nil {
-		s.setAside(fmt.Errorf("not valid JSON: %w", err))
-		return empty
+		return file{}, fmt.Errorf("not valid JSON: %w", err)
 	}
 	if f.Version != Version {
-		s.setAside(fmt.Errorf("schema version %d, this afmc reads version %d", f.Version, Version))
-		return empty
+		return file{}, fmt.Errorf("schema version %d, this afmc reads version %d", f.Version, Version)
 	}
 	if f.Sections == nil {
 		f.Sections = map[string]json.RawMessage{}
 	}
-	return f
+	return f, nil
 }
 
 // setAside keeps a corrupt file for a post-mortem and reports it.
 func (s *Store) setAside(why error) {
-	aside := s.path() + ".corrupt"
-	s.log.Warn("state file corrupt, kept aside; starting from a fresh baseline", "path", s.path(), "kept_as", aside, "error", why)
-	if err := os.Rename(s.path(), aside); err != nil {
+	aside := FileName + ".corrupt"
+	s.log.Warn("state file corrupt, kept aside; starting from a fresh baseline", "path", s.path(), "kept_as", s.dir.Join(aside), "error", why)
+	if err := s.dir.Rename(FileName, aside); err != nil {
 		s.log.Warn("could not keep the corrupt state file aside", "error", err)
 	}
 }
@@ -137,14 +192,18 @@ func (s *Store) setAside(why error) {
 // removeStaleTemps deletes temp files of runs killed while saving. It runs
 // under the lock, so no live run is writing one.
 func (s *Store) removeStaleTemps() {
-	old, _ := filepath.Glob(filepath.Join(s.dir, ".state-*.tmp"))
-	for _, p := range old {
-		_ = os.Remove(p)
+	old, _ := s.dir.Glob(".state-*.tmp")
+	for _, name := range old {
+		_ = s.dir.Remove(name)
 	}
 }
 
-// Dir is the state dir, where the spool lives too.
-func (s *Store) Dir() string { return s.dir }
+// Dir is the state dir's path, where the spool lives too.
+func (s *Store) Dir() string { return s.dir.Path() }
+
+// Handle is the checked, open state dir, for the spool to open its files
+// through. It is closed by Close.
+func (s *Store) Handle() *Dir { return s.dir }
 
 // Generation is that of the last save: documents spooled with a greater one
 // belong to a run that was stopped before it saved its state, whose
@@ -180,7 +239,7 @@ func (s *Store) Save(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encoding state: %w", err)
 	}
-	if err := WriteFileAtomic(s.path(), append(b, '\n'), ".state-*.tmp"); err != nil {
+	if err := s.dir.WriteFileAtomic(FileName, append(b, '\n'), ".state-*.tmp"); err != nil {
 		return fmt.Errorf("saving state: %w", err)
 	}
 	s.f = f
@@ -188,16 +247,24 @@ func (s *Store) Save(now time.Time) error {
 	return nil
 }
 
-// Close releases the lock.
+// Close releases the lock and closes the dir.
 func (s *Store) Close() error {
-	if err := s.lock.Unlock(); err != nil {
-		return fmt.Errorf("releasing state lock: %w", err)
+	if s.lock == nil {
+		return nil
 	}
-	return s.lock.Close()
+	err := unix.Flock(int(s.lock.Fd()), unix.LOCK_UN)
+	if err != nil {
+		err = fmt.Errorf("releasing state lock %s: %w", s.lock.Name(), err)
+	}
+	s.lock.Close()
+	s.dir.Close()
+	s.lock = nil
+	return err
 }
 
 // WriteFileAtomic replaces path with data, mode 0600, through a temp file
-// named by pattern in the same dir.
+// named by pattern in the same dir. In the state dir, use Dir.WriteFileAtomic:
+// it cannot be redirected by a swapped path component.
 func WriteFileAtomic(path string, data []byte, pattern string) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, pattern)
