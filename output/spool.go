@@ -2,15 +2,18 @@ package output
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/atlas-af/afmc/state"
@@ -31,72 +34,54 @@ type SpoolLimits struct {
 	MaxAge   time.Duration // age of the oldest document kept; 0: no bound
 }
 
-// record is one spooled document, a line of the spool file:
-//
-//	{"id":7,"gen":1764096000000000000,"t":1764096000123,"delta":true,"doc":{...}}
-//
-// Gen is the state generation of the run that collected it (see
-// state.Store.Generation), T the collection time in epoch milliseconds.
-// Delta marks a document computed against the state (a NETWORK interval):
-// it is void if its run was stopped before saving that state.
-type record struct {
-	ID    uint64          `json:"id"`
-	Gen   uint64          `json:"gen"`
-	T     int64           `json:"t"`
-	Delta bool            `json:"delta,omitempty"`
-	Doc   json.RawMessage `json:"doc"`
-	line  []byte          // the record as it stands in the file, newline included
-}
-
-// voidAt tells whether the record belongs to a run stopped before it
-// saved its state (committed is the last saved generation) and depends on
-// that state. Snapshots of such a run are still good and are sent.
-func (r record) voidAt(committed uint64) bool { return r.Delta && r.Gen > committed }
-
-// appendRecord writes r as a spool line. Documents are compact JSON objects
-// made by encoding/json, which escapes newlines, so a line holds exactly one.
-func appendRecord(dst []byte, r record) []byte {
-	dst = append(dst, `{"id":`...)
-	dst = strconv.AppendUint(dst, r.ID, 10)
-	dst = append(dst, `,"gen":`...)
-	dst = strconv.AppendUint(dst, r.Gen, 10)
-	dst = append(dst, `,"t":`...)
-	dst = strconv.AppendInt(dst, r.T, 10)
-	if r.Delta {
-		dst = append(dst, `,"delta":true`...)
-	}
-	dst = append(dst, `,"doc":`...)
-	dst = append(dst, r.Doc...)
-	return append(dst, "}\n"...)
-}
-
 // Spool keeps every document from collection until a 2xx confirmed it.
 //
-// It is write-ahead: documents are appended and fsynced before their first
-// send; settled ids are appended to an acks file as each request settles (a
-// plain write survives a kill of the process); the spool is rewritten
-// atomically without them at the end of the run. A kill at any moment loses
-// nothing, and repeats at most what was in flight. It must be used under
-// the state lock.
+// It is write-ahead: documents are appended (Add) and fsynced (Commit)
+// before their first send; settled ids are appended to an acks file as
+// each request settles (a plain write survives a kill of the process); the
+// spool is rewritten without them at the end of the run (Close). A kill at
+// any moment loses nothing, and repeats at most what was in flight. It must
+// be used under the state lock.
+//
+// Nothing is held in memory per document: the file is read back when
+// documents are sent (Items) and when it is rewritten, and settled ids are
+// kept as ranges. Memory stays flat however large the spool or the run.
 type Spool struct {
-	dir     string
-	recs    []record
-	settled map[uint64]bool
-	maxID   uint64 // the largest id seen in the spool or its acks
-	onDisk  bool   // the spool file exists, so appending needs no dir fsync
+	dir    string
+	limits SpoolLimits
+	now    time.Time
+	log    *slog.Logger
+
+	maxID     uint64 // the largest id seen in the spool or its acks, or handed out
+	committed int64  // size of the file up to the last Commit: what may be read
+	onDisk    bool   // the spool file exists, so appending needs no dir fsync
+
+	// Appending: records written since the last Commit.
+	app      *os.File
+	appBuf   *bufio.Writer
+	line     []byte
+	added    int   // records added since the last Commit
+	addBytes int64 // their documents' bytes
+	appErr   error // a failed append: the spool takes no more documents
+
+	mu      sync.Mutex // guards what Ack changes: Ack runs beside Items
+	settled idSet      // ids settled since the spool was last rewritten
+	waiting int        // committed records in the file not settled
+	size    int64      // their documents' bytes (an upper bound once acks arrive)
 	acks    *os.File
 	ackBuf  []byte
-	limits  SpoolLimits
-	now     time.Time
-	log     *slog.Logger
-	Dropped int // documents dropped for the limits or as unreadable, this run
+	closed  bool
+	readErr error // the last error reading the spool back
+	Dropped int   // documents dropped for the limits or as unreadable, this run
 }
 
-// OpenSpool reads the spool in dir. Documents of a run that was stopped
+// OpenSpool opens the spool in dir. Documents of a run that was stopped
 // before it saved its state (Gen > committed) are discarded: that run's
-// intervals are collected again. Then the limits are applied.
+// intervals are collected again. Then the limits are applied. A spool far
+// over its bound is read twice, streaming: once to size it, once to copy
+// what is kept.
 func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, log *slog.Logger) (*Spool, error) {
-	s := &Spool{dir: dir, settled: map[uint64]bool{}, limits: limits, now: now, log: log}
+	s := &Spool{dir: dir, limits: limits, now: now, log: log}
 	// Temp files of a rewrite that was killed; we hold the lock, so no live
 	// run is writing one.
 	old, _ := filepath.Glob(filepath.Join(dir, ".spool-*.tmp"))
@@ -107,15 +92,17 @@ func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, 
 	// one right now: only temp files old enough to be a dead run's go.
 	old, _ = filepath.Glob(filepath.Join(dir, ".inbox-*.tmp"))
 	for _, p := range old {
-		if fi, err := os.Stat(p); err == nil && now.Sub(fi.ModTime()) > staleInbox {
+		if fi, err := os.Lstat(p); err == nil && now.Sub(fi.ModTime()) > staleInbox {
 			_ = os.Remove(p)
 		}
 	}
 	if err := s.readAcks(); err != nil {
 		return nil, err
 	}
-	dirty, err := s.readRecords(committed)
-	if err != nil {
+	if err := s.load(committed); err != nil {
+		if errors.Is(err, errSymlink) {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
 		// A spool that cannot be read would stop every run from here on:
 		// keep it aside for a person to look at, and go on without it.
 		aside := s.path() + ".unreadable"
@@ -123,19 +110,10 @@ func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, 
 			return nil, fmt.Errorf("%w; and it cannot be moved aside (%v): remove or repair %s", err, rerr, s.path())
 		}
 		s.log.Error("spool unreadable: moved aside, its documents are not sent", "error", err, "kept_as", aside)
-		s.recs, s.onDisk, dirty = nil, false, false
+		s.onDisk, s.committed, s.waiting, s.size = false, 0, 0, 0
+		s.settled.reset()
 	}
-	s.applyLimits()
-	if dirty {
-		// Rewrite at once what a killed run left: its uncommitted records
-		// must be gone before this run commits a later generation (they
-		// would pass for committed then), and new records must not be
-		// appended to a torn line.
-		if err := s.compact(); err != nil {
-			return nil, err
-		}
-	}
-	// After the rewrite: nothing may be appended to a torn line.
+	// After any rewrite: nothing may be appended to a torn line.
 	if err := s.mergeInbox(); err != nil {
 		return nil, err
 	}
@@ -146,257 +124,313 @@ func (s *Spool) path() string     { return filepath.Join(s.dir, SpoolName) }
 func (s *Spool) acksPath() string { return filepath.Join(s.dir, AcksName) }
 
 func (s *Spool) readAcks() error {
-	b, err := os.ReadFile(s.acksPath())
+	f, err := openInDir(s.acksPath(), os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("reading spool acks: %w", err)
 	}
-	for line := range bytes.Lines(b) {
+	defer f.Close()
+	lr := newLineReader(f)
+	var off int64
+	for {
+		line, size, ended, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading spool acks %s: %w", s.acksPath(), err)
+		}
 		// Only whole lines count: a kill mid-write can leave "1" of "12\n",
 		// and taking it would drop document 1 unsent. A torn id is sent
 		// again instead, and cut off, so that the next id appended does not
 		// join it.
-		if line[len(line)-1] != '\n' {
-			if err := os.Truncate(s.acksPath(), int64(len(b)-len(line))); err != nil {
-				return fmt.Errorf("spool acks: %w", err)
+		if !ended {
+			if err := f.Truncate(off); err != nil {
+				return fmt.Errorf("spool acks %s: %w", s.acksPath(), err)
 			}
-			break
+			return nil
+		}
+		off += size
+		if line == nil {
+			continue
 		}
 		if id, err := strconv.ParseUint(string(line[:len(line)-1]), 10, 64); err == nil {
-			s.settled[id] = true
+			s.settled.add(id)
 			s.maxID = max(s.maxID, id)
 		}
 	}
-	return nil
 }
 
-// readRecords loads the spool; dirty reports records that must not stay in
-// the file (uncommitted, torn or unreadable ones).
-func (s *Spool) readRecords(committed uint64) (dirty bool, err error) {
-	f, err := os.Open(s.path())
+// scanned is what a pass over the spool found.
+type scanned struct {
+	keep, uncommitted, unreadable, old int
+	snapBytes, eventBytes              int64
+}
+
+// verdict is what becomes of one line of the spool at open.
+type verdict int
+
+const (
+	vKeep verdict = iota
+	vSettled
+	vUncommitted // torn, or a delta of a run that did not save its state
+	vUnreadable
+	vOld // past MaxAge
+)
+
+// judge classifies one line at open.
+func (s *Spool) judge(line []byte, ended bool, committed uint64, cutoff int64) (record, verdict) {
+	if !ended {
+		// A torn last line: the append was killed before its fsync
+		// returned, so the run never saved its state nor sent it.
+		return record{}, vUncommitted
+	}
+	if line == nil {
+		return record{}, vUnreadable
+	}
+	rec, ok := parseRecord(line, true)
+	if !ok {
+		return record{}, vUnreadable
+	}
+	s.maxID = max(s.maxID, rec.ID)
+	switch {
+	case rec.voidAt(committed):
+		return rec, vUncommitted
+	case s.settled.has(rec.ID):
+		return rec, vSettled
+	case s.limits.MaxAge > 0 && rec.T < cutoff:
+		return rec, vOld
+	}
+	return rec, vKeep
+}
+
+// load reads the spool at open: a first pass sizes it; a second, only if
+// something must go, rewrites it with what is kept.
+func (s *Spool) load(committed uint64) error {
+	f, err := openInDir(s.path(), os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+		return nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("reading spool %s: %w", s.path(), err)
+		return fmt.Errorf("reading spool: %w", err)
 	}
 	defer f.Close()
 	s.onDisk = true
-	r := bufio.NewReaderSize(f, 64*1024)
-	var uncommitted, unreadable int
+	cutoff := s.now.Add(-s.limits.MaxAge).UnixMilli()
+
+	var sc scanned
+	lr := newLineReader(f)
 	for {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 && line[len(line)-1] != '\n' {
-			// A torn last line: the append was killed before its fsync
-			// returned, so the run never saved its state nor sent it.
-			uncommitted++
-			break
-		}
-		if len(line) > 0 {
-			var rec record
-			if jerr := json.Unmarshal(line, &rec); jerr != nil || rec.ID == 0 || len(rec.Doc) == 0 {
-				unreadable++
-			} else {
-				s.maxID = max(s.maxID, rec.ID)
-				rec.line = line
-				switch {
-				case rec.voidAt(committed):
-					uncommitted++
-				case !s.settled[rec.ID]:
-					s.recs = append(s.recs, rec)
-				}
-			}
-		}
+		line, _, ended, err := lr.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return false, fmt.Errorf("reading spool %s: %w", s.path(), err)
+			return fmt.Errorf("reading spool %s: %w", s.path(), err)
+		}
+		rec, v := s.judge(line, ended, committed, cutoff)
+		switch v {
+		case vKeep:
+			sc.keep++
+			if rec.Delta {
+				sc.eventBytes += int64(len(rec.Doc))
+			} else {
+				sc.snapBytes += int64(len(rec.Doc))
+			}
+		case vUncommitted:
+			sc.uncommitted++
+		case vUnreadable:
+			sc.unreadable++
+		case vOld:
+			sc.old++
 		}
 	}
-	if uncommitted > 0 {
-		s.log.Info("spool: discarding the delta documents of a run stopped before it saved its state; this run collects their interval again", "documents", uncommitted)
+	end, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("reading spool %s: %w", s.path(), err)
 	}
-	if unreadable > 0 {
-		s.Dropped += unreadable
-		s.log.Warn("spool: dropping unreadable records", "records", unreadable, "path", s.path())
+	if sc.uncommitted > 0 {
+		s.log.Info("spool: discarding the delta documents of a run stopped before it saved its state; this run collects their interval again", "documents", sc.uncommitted)
 	}
-	return uncommitted+unreadable > 0, nil
-}
-
-// applyLimits drops documents beyond the limits: every one older than
-// MaxAge, then the oldest until the rest fit in MaxBytes.
-func (s *Spool) applyLimits() {
-	l := s.limits
-	if l.MaxAge > 0 {
-		cutoff := s.now.Add(-l.MaxAge).UnixMilli()
-		kept, old := s.recs[:0], 0
-		for _, r := range s.recs {
-			if r.T < cutoff {
-				old++
+	if sc.unreadable > 0 {
+		s.Dropped += sc.unreadable
+		s.log.Warn("spool: dropping unreadable records", "records", sc.unreadable, "path", s.path())
+	}
+	b := newBudget(sc.snapBytes, sc.eventBytes, s.limits.MaxBytes)
+	if sc.uncommitted+sc.unreadable+sc.old == 0 && b.none() {
+		s.committed, s.waiting, s.size = end, sc.keep, sc.snapBytes+sc.eventBytes
+		return nil
+	}
+	// Rewrite at once: what a killed run left uncommitted must be gone
+	// before this run commits a later generation (it would pass for
+	// committed then), new records must not be appended to a torn line, and
+	// a spool far over its bound must not be read whole again.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("reading spool %s: %w", s.path(), err)
+	}
+	var aged, over dropCount
+	lr = newLineReader(f)
+	err = s.rewrite(func(w *bufio.Writer) (int, int64, error) {
+		kept, size := 0, int64(0)
+		for {
+			line, _, ended, err := lr.next()
+			if errors.Is(err, io.EOF) {
+				return kept, size, nil
+			}
+			if err != nil {
+				return 0, 0, fmt.Errorf("reading spool %s: %w", s.path(), err)
+			}
+			rec, v := s.judge(line, ended, committed, cutoff)
+			switch {
+			case v == vOld:
+				aged.add(rec)
+				continue
+			case v != vKeep:
+				continue
+			case b.drop(rec):
+				over.add(rec)
 				continue
 			}
-			kept = append(kept, r)
+			if _, err := w.Write(line); err != nil {
+				return 0, 0, err
+			}
+			kept++
+			size += int64(len(rec.Doc))
 		}
-		s.recs = kept
-		if old > 0 {
-			s.Dropped += old
-			s.log.Warn("spool: dropping documents older than --spool-max-age", "documents", old, "max_age", l.MaxAge)
-		}
-	}
-	if l.MaxBytes > 0 {
-		var size int64
-		for _, r := range s.recs {
-			size += int64(len(r.Doc))
-		}
-		n := 0
-		for ; size > l.MaxBytes && n < len(s.recs); n++ {
-			size -= int64(len(s.recs[n].Doc))
-		}
-		if n > 0 {
-			s.Dropped += n
-			s.log.Warn("spool: dropping the oldest documents to stay under --spool-max-bytes", "documents", n, "max_bytes", l.MaxBytes)
-			// The dropped records go with the next rewrite; their ids stay used.
-			s.recs = s.recs[n:]
-		}
-	}
-}
-
-// Append writes documents to the spool and fsyncs it before returning: only
-// then may they be sent. gen is the generation the run's state save will
-// have. Each item's Doc must be a compact JSON object.
-func (s *Spool) Append(items []Item, gen uint64) ([]Item, error) {
-	// Ids grow across runs even when the spool was emptied and its acks
-	// removed: generations grow with the clock.
-	next := max(s.maxID+1, gen)
-	size := 0
-	for _, it := range items {
-		size += len(it.Doc) + 80
-	}
-	buf := make([]byte, 0, size)
-	out := make([]Item, len(items))
-	recs := make([]record, len(items))
-	for i, it := range items {
-		if len(it.Doc) < 2 || it.Doc[0] != '{' || it.Doc[len(it.Doc)-1] != '}' || bytes.IndexByte(it.Doc, '\n') >= 0 {
-			return nil, fmt.Errorf("spooling a document: not a compact JSON object: %.60q", it.Doc)
-		}
-		start := len(buf)
-		recs[i] = record{ID: next + uint64(i), Gen: gen, T: it.CollectedAt.UnixMilli(), Delta: it.Delta, Doc: it.Doc}
-		buf = appendRecord(buf, recs[i])
-		recs[i].line = buf[start:len(buf):len(buf)]
-		out[i] = Item{ID: recs[i].ID, Doc: it.Doc, CollectedAt: it.CollectedAt, Delta: it.Delta}
-	}
-	f, err := os.OpenFile(s.path(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
+		return err
 	}
-	defer f.Close()
-	end, err := f.Seek(0, io.SeekEnd)
+	s.logDrops(aged, over)
+	return nil
+}
+
+// budget says which documents go to bring the spool under MaxBytes:
+// snapshots before events, each class oldest first. A later run collects
+// a snapshot afresh; nothing can collect an event (a finished job, an
+// interval) again.
+type budget struct{ snap, event int64 } // bytes still to drop
+
+func newBudget(snapBytes, eventBytes, maxBytes int64) budget {
+	over := snapBytes + eventBytes - maxBytes
+	if maxBytes <= 0 || over <= 0 {
+		return budget{}
+	}
+	if over <= snapBytes {
+		return budget{snap: over}
+	}
+	return budget{snap: snapBytes, event: over - snapBytes}
+}
+
+func (b budget) none() bool { return b.snap <= 0 && b.event <= 0 }
+
+// drop tells whether rec goes; records must come oldest first.
+func (b *budget) drop(rec record) bool {
+	p := &b.snap
+	if rec.Delta {
+		p = &b.event
+	}
+	if *p <= 0 {
+		return false
+	}
+	*p -= int64(len(rec.Doc))
+	return true
+}
+
+// dropCount counts dropped documents by kind, for one log line.
+type dropCount struct {
+	n, snapshots, events int
+	kinds                map[string]int
+}
+
+// maxKinds bounds the kinds named in a log line (a tampered spool could
+// hold any number).
+const maxKinds = 16
+
+func (d *dropCount) add(rec record) {
+	d.n++
+	if rec.Delta {
+		d.events++
+	} else {
+		d.snapshots++
+	}
+	if d.kinds == nil {
+		d.kinds = map[string]int{}
+	}
+	k := docKind(rec.Doc)
+	if _, ok := d.kinds[k]; !ok && len(d.kinds) >= maxKinds {
+		k = "other"
+	}
+	d.kinds[k]++
+}
+
+// String is "CPU=3 condorjob=120", kinds sorted.
+func (d dropCount) String() string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(d.kinds)) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%d", k, d.kinds[k])
+	}
+	return b.String()
+}
+
+func (s *Spool) logDrops(aged, over dropCount) {
+	if aged.n > 0 {
+		s.Dropped += aged.n
+		s.log.Warn("spool: dropping documents older than --spool-max-age", "documents", aged.n, "kinds", aged.String(), "max_age", s.limits.MaxAge)
+	}
+	if over.n > 0 {
+		s.Dropped += over.n
+		s.log.Warn("spool: dropping the oldest documents to stay under --spool-max-bytes, snapshots before events",
+			"documents", over.n, "snapshots", over.snapshots, "events", over.events, "kinds", over.String(), "max_bytes", s.limits.MaxBytes)
+	}
+}
+
+// rewrite replaces the spool file with what fill writes, atomically, then
+// removes the acks file: fill must leave out every settled record. With
+// nothing kept the spool file goes.
+func (s *Spool) rewrite(fill func(w *bufio.Writer) (kept int, size int64, err error)) (err error) {
+	tmp, err := os.CreateTemp(s.dir, ".spool-*.tmp") // O_EXCL: never through a link
 	if err != nil {
-		return nil, fmt.Errorf("spool %s: %w", s.path(), err)
+		return fmt.Errorf("rewriting spool: %w", err)
 	}
-	if _, err := f.Write(buf); err != nil {
-		// A partial append (a full disk) must not leave records that a
-		// later run would send while this one sends them unspooled.
-		_ = f.Truncate(end)
-		return nil, fmt.Errorf("spool %s: %w", s.path(), err)
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Truncate(end)
-		return nil, fmt.Errorf("spool %s: fsync: %w", s.path(), err)
-	}
-	if !s.onDisk { // a new file: make its name durable too
-		if err := state.SyncDir(s.dir); err != nil {
-			return nil, fmt.Errorf("spool: %w", err)
-		}
-		s.onDisk = true
-	}
-	if len(items) > 0 {
-		s.maxID = next + uint64(len(items)) - 1
-	}
-	s.recs = append(s.recs, recs...)
-	// The bound holds with this run's documents too: the oldest go first.
-	s.applyLimits()
-	return out, nil
-}
-
-// Pending lists what is waiting to be sent, oldest first. committed is the
-// last saved generation: a run whose state save failed must not send its
-// own delta documents.
-func (s *Spool) Pending(committed uint64) []Item {
-	items := make([]Item, 0, len(s.recs))
-	for _, r := range s.recs {
-		if !s.settled[r.ID] && !r.voidAt(committed) {
-			items = append(items, Item{ID: r.ID, Doc: r.Doc, CollectedAt: time.UnixMilli(r.T), Delta: r.Delta})
-		}
-	}
-	return items
-}
-
-// Len is the number of documents still waiting.
-func (s *Spool) Len() int {
-	n := 0
-	for _, r := range s.recs {
-		if !s.settled[r.ID] {
-			n++
-		}
-	}
-	return n
-}
-
-// Ack settles documents once the sender knows their fate: delivered or
-// rejected for good leaves the spool; pending stays. The ids are written to
-// the acks file in one write, straight away, so that a kill right after
-// repeats nothing.
-func (s *Spool) Ack(ids []uint64, o Outcome) {
-	if o == Pending || len(ids) == 0 {
-		return
-	}
-	s.ackBuf = s.ackBuf[:0]
-	for _, id := range ids {
-		s.settled[id] = true
-		s.ackBuf = append(strconv.AppendUint(s.ackBuf, id, 10), '\n')
-	}
-	if s.acks == nil {
-		f, err := os.OpenFile(s.acksPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	defer func() {
 		if err != nil {
-			s.log.Warn("spool: cannot record delivered documents until the end of the run", "error", err)
-			return
+			tmp.Close()
+			os.Remove(tmp.Name())
 		}
-		s.acks = f
+	}()
+	w := bufio.NewWriterSize(tmp, 64<<10)
+	kept, size, err := fill(w)
+	if err != nil {
+		return fmt.Errorf("rewriting spool: %w", err)
 	}
-	if _, err := s.acks.Write(s.ackBuf); err != nil {
-		s.log.Warn("spool: recording delivered documents", "error", err)
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("rewriting spool %s: %w", tmp.Name(), err)
 	}
-}
-
-// Close rewrites the spool without the settled documents, atomically, then
-// removes the acks file. With nothing left the spool file goes too.
-func (s *Spool) Close() error {
-	if s.acks != nil {
-		s.acks.Close()
-		s.acks = nil
+	end, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("rewriting spool %s: %w", tmp.Name(), err)
 	}
-	return s.compact()
-}
-
-// compact replaces the spool file with the records still waiting.
-func (s *Spool) compact() error {
-	var buf []byte
-	for _, r := range s.recs {
-		if !s.settled[r.ID] {
-			buf = append(buf, r.line...)
-		}
-	}
-	if len(buf) == 0 {
+	if kept == 0 {
+		tmp.Close()
+		os.Remove(tmp.Name())
 		if err := os.Remove(s.path()); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: %w", err)
 		}
 		s.onDisk = false
 	} else {
-		if err := state.WriteFileAtomic(s.path(), buf, ".spool-*.tmp"); err != nil {
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("rewriting spool %s: fsync: %w", tmp.Name(), err)
+		}
+		if err := tmp.Close(); err != nil {
+			return fmt.Errorf("rewriting spool %s: %w", tmp.Name(), err)
+		}
+		if err := os.Rename(tmp.Name(), s.path()); err != nil {
 			return fmt.Errorf("rewriting spool: %w", err)
 		}
 		s.onDisk = true
@@ -408,5 +442,356 @@ func (s *Spool) compact() error {
 	if err := state.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
+	s.mu.Lock()
+	s.settled.reset()
+	s.committed, s.waiting, s.size = end, kept, size
+	s.mu.Unlock()
 	return nil
+}
+
+// Add appends one document to the spool, buffered: it may be sent only once
+// Commit has returned. gen is the generation the run's state save will
+// have. Each item's Doc must be a compact JSON object. A document refused
+// for its shape leaves the spool as it was; a failed write leaves the spool
+// as of the last Commit, and it takes no more documents.
+func (s *Spool) Add(it Item, gen uint64) (uint64, error) {
+	if s.appErr != nil {
+		return 0, s.appErr
+	}
+	if s.closed {
+		return 0, errors.New("spool: closed")
+	}
+	if err := checkDoc(it.Doc); err != nil {
+		return 0, err
+	}
+	if s.app == nil {
+		f, err := openInDir(s.path(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return 0, s.fail(fmt.Errorf("spool: %w", err))
+		}
+		s.app = f
+		if s.appBuf == nil {
+			s.appBuf = bufio.NewWriterSize(f, 64<<10)
+		} else {
+			s.appBuf.Reset(f)
+		}
+	}
+	// Ids grow across runs even when the spool was emptied and its acks
+	// removed: generations grow with the clock.
+	id := max(s.maxID+1, gen)
+	s.line = appendRecord(s.line[:0], record{ID: id, Gen: gen, T: it.CollectedAt.UnixMilli(), Delta: it.Delta, Doc: it.Doc})
+	if _, err := s.appBuf.Write(s.line); err != nil {
+		return 0, s.fail(fmt.Errorf("spool %s: %w", s.path(), err))
+	}
+	s.maxID = id
+	s.added++
+	s.addBytes += int64(len(it.Doc))
+	return id, nil
+}
+
+// fail undoes the appends since the last Commit: records a later run would
+// send while this one could not keep track of them must not stay.
+func (s *Spool) fail(err error) error {
+	if s.app != nil {
+		_ = s.app.Truncate(s.committed)
+		s.app.Close()
+		s.app = nil
+	}
+	s.added, s.addBytes = 0, 0
+	s.appErr = err
+	return err
+}
+
+// Commit makes the documents added so far durable (fsync), so that they
+// may be sent, then applies the limits with them: what must go is settled
+// through the acks file.
+func (s *Spool) Commit() error {
+	if s.appErr != nil {
+		return s.appErr
+	}
+	if s.app == nil {
+		return nil
+	}
+	if err := s.appBuf.Flush(); err != nil {
+		return s.fail(fmt.Errorf("spool %s: %w", s.path(), err))
+	}
+	if err := s.app.Sync(); err != nil {
+		return s.fail(fmt.Errorf("spool %s: fsync: %w", s.path(), err))
+	}
+	end, err := s.app.Seek(0, io.SeekEnd)
+	if err != nil {
+		return s.fail(fmt.Errorf("spool %s: %w", s.path(), err))
+	}
+	if !s.onDisk { // a new file: make its name durable too
+		if err := state.SyncDir(s.dir); err != nil {
+			return s.fail(fmt.Errorf("spool: %w", err))
+		}
+		s.onDisk = true
+	}
+	s.app.Close()
+	s.app = nil
+	s.mu.Lock()
+	s.committed = end
+	s.waiting += s.added
+	s.size += s.addBytes
+	s.mu.Unlock()
+	s.added, s.addBytes = 0, 0
+	// The bound holds with this run's documents too.
+	if s.limits.MaxBytes > 0 && s.size > s.limits.MaxBytes {
+		return s.dropOver()
+	}
+	return nil
+}
+
+// dropOver brings the spool under MaxBytes after appending: one pass sizes
+// what is waiting, a second settles what goes, through the acks file, so
+// that a kill before Close does not bring it back.
+func (s *Spool) dropOver() error {
+	var snap, event int64
+	for rec := range s.records(nil) {
+		if rec.Delta {
+			event += int64(len(rec.Doc))
+		} else {
+			snap += int64(len(rec.Doc))
+		}
+	}
+	s.mu.Lock()
+	s.size = snap + event
+	s.mu.Unlock()
+	b := newBudget(snap, event, s.limits.MaxBytes)
+	if b.none() {
+		return s.readErr
+	}
+	var over dropCount
+	ids := make([]uint64, 0, 512)
+	for rec := range s.records(nil) {
+		if !b.drop(rec) {
+			continue
+		}
+		over.add(rec)
+		if ids = append(ids, rec.ID); len(ids) == cap(ids) {
+			s.Ack(ids, Rejected)
+			ids = ids[:0]
+		}
+	}
+	s.Ack(ids, Rejected)
+	s.logDrops(dropCount{}, over)
+	return s.readErr
+}
+
+// Append adds items and commits them; it returns them with their ids. It is
+// Add and Commit for a caller that holds every document already.
+func (s *Spool) Append(items []Item, gen uint64) ([]Item, error) {
+	for _, it := range items {
+		if err := checkDoc(it.Doc); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]Item, len(items))
+	for i, it := range items {
+		id, err := s.Add(it, gen)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Item{ID: id, Doc: it.Doc, CollectedAt: it.CollectedAt, Delta: it.Delta}
+	}
+	if err := s.Commit(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// records yields the committed records not settled, oldest first, read
+// from the file, but those skip tells to leave out; a record's Doc is valid
+// until the next one.
+func (s *Spool) records(skip func(record) bool) iter.Seq[record] {
+	return func(yield func(record) bool) {
+		s.mu.Lock()
+		end := s.committed
+		s.mu.Unlock()
+		if end == 0 {
+			return
+		}
+		f, err := openInDir(s.path(), os.O_RDONLY, 0)
+		if err != nil {
+			s.readFailed(err)
+			return
+		}
+		defer f.Close()
+		lr := newLineReader(io.LimitReader(f, end))
+		for {
+			line, _, _, err := lr.next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				s.readFailed(err)
+				return
+			}
+			rec, ok := parseRecord(line, false)
+			if !ok { // checked at open: only a change behind our back
+				continue
+			}
+			s.mu.Lock()
+			done := s.settled.has(rec.ID)
+			s.mu.Unlock()
+			if done || (skip != nil && skip(rec)) {
+				continue
+			}
+			if !yield(rec) {
+				return
+			}
+		}
+	}
+}
+
+func (s *Spool) readFailed(err error) {
+	err = fmt.Errorf("reading spool %s back: %w", s.path(), err)
+	s.log.Error("spool: documents left unsent this run", "error", err)
+	s.mu.Lock()
+	s.readErr = err
+	s.mu.Unlock()
+}
+
+// Items yields what is waiting to be sent, oldest first, read from the
+// file as it is consumed. committed is the last saved generation: a run
+// whose state save failed must not send its own delta documents. An item's
+// Doc is valid until the next item is yielded: keep a copy to hold it.
+// A read error ends the sequence early; Err reports it.
+func (s *Spool) Items(committed uint64) iter.Seq[Item] {
+	return func(yield func(Item) bool) {
+		for rec := range s.records(func(r record) bool { return r.voidAt(committed) }) {
+			if !yield(Item{ID: rec.ID, Doc: rec.Doc, CollectedAt: time.UnixMilli(rec.T), Delta: rec.Delta}) {
+				return
+			}
+		}
+	}
+}
+
+// Err is the last error reading the spool back, if any.
+func (s *Spool) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readErr
+}
+
+// Pending lists what is waiting to be sent, oldest first, as Items does,
+// with copies of the documents. It holds them all: for tests and small
+// spools.
+func (s *Spool) Pending(committed uint64) []Item {
+	var items []Item
+	for it := range s.Items(committed) {
+		it.Doc = slices.Clone(it.Doc)
+		items = append(items, it)
+	}
+	return items
+}
+
+// Waiting counts what Items would yield, reading the file.
+func (s *Spool) Waiting(committed uint64) int {
+	n := 0
+	for range s.Items(committed) {
+		n++
+	}
+	return n
+}
+
+// Len is the number of documents still waiting, of every generation.
+func (s *Spool) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting
+}
+
+// Ack settles documents once the sender knows their fate: delivered or
+// rejected for good leaves the spool; pending stays. The ids are written to
+// the acks file in one write, straight away, so that a kill right after
+// repeats nothing.
+func (s *Spool) Ack(ids []uint64, o Outcome) {
+	if o == Pending || len(ids) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ackBuf = s.ackBuf[:0]
+	for _, id := range ids {
+		if s.settled.add(id) {
+			s.waiting--
+		}
+		s.ackBuf = append(strconv.AppendUint(s.ackBuf, id, 10), '\n')
+	}
+	if s.acks == nil {
+		f, err := openInDir(s.acksPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			s.log.Warn("spool: cannot record delivered documents until the end of the run", "error", err)
+			return
+		}
+		s.acks = f
+	}
+	if _, err := s.acks.Write(s.ackBuf); err != nil {
+		s.log.Warn("spool: recording delivered documents", "error", err)
+	}
+}
+
+// Close commits what was added, then rewrites the spool without the
+// settled documents, streaming and atomically, and removes the acks file.
+// With nothing left the spool file goes too.
+func (s *Spool) Close() error {
+	cerr := s.Commit()
+	s.mu.Lock()
+	if s.acks != nil {
+		s.acks.Close()
+		s.acks = nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	return errors.Join(cerr, s.compact())
+}
+
+// compact replaces the spool file with the records still waiting.
+func (s *Spool) compact() error {
+	s.mu.Lock()
+	end := s.committed
+	s.mu.Unlock()
+	var f *os.File
+	if end > 0 {
+		var err error
+		if f, err = openInDir(s.path(), os.O_RDONLY, 0); err != nil {
+			return fmt.Errorf("rewriting spool: %w", err)
+		}
+		defer f.Close()
+	}
+	return s.rewrite(func(w *bufio.Writer) (int, int64, error) {
+		if f == nil {
+			return 0, 0, nil
+		}
+		kept, size := 0, int64(0)
+		lr := newLineReader(io.LimitReader(f, end))
+		for {
+			line, _, _, err := lr.next()
+			if errors.Is(err, io.EOF) {
+				return kept, size, nil
+			}
+			if err != nil {
+				return 0, 0, fmt.Errorf("reading spool %s: %w", s.path(), err)
+			}
+			// Settled ones go; anything else stays as it is (a line that no
+			// longer parses is for the next open to judge).
+			rec, ok := parseRecord(line, false)
+			if ok && s.settledHas(rec.ID) {
+				continue
+			}
+			if _, err := w.Write(line); err != nil {
+				return 0, 0, err
+			}
+			kept++
+			size += int64(len(rec.Doc))
+		}
+	})
+}
+
+func (s *Spool) settledHas(id uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.settled.has(id)
 }
