@@ -52,6 +52,10 @@ func OpenDir(path string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state dir %s: %w", path, err)
 	}
+	// Nothing is created below a dir that would be refused.
+	if err := checkAncestors(abs, os.Geteuid()); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", abs, err)
 	}
@@ -100,12 +104,18 @@ func (d *Dir) check() error {
 // checkAncestors walks up from path: each dir above it must belong to root
 // or uid and not be writable by group or others, unless it is sticky (as
 // /tmp is) and the entry on the way in it belongs to root or uid, which
-// nobody else can then rename or replace.
+// nobody else can then rename or replace. Dirs not made yet are passed
+// over: they will be the user's.
 func checkAncestors(path string, uid int) error {
 	child := path
 	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
 		var st unix.Stat_t
-		if err := unix.Stat(dir, &st); err != nil {
+		err := unix.Stat(dir, &st)
+		if errors.Is(err, unix.ENOENT) && dir != "/" {
+			child = dir
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("state dir %s: checking %s: %w", path, dir, err)
 		}
 		if st.Uid != 0 && int(st.Uid) != uid {
@@ -118,10 +128,11 @@ func checkAncestors(path string, uid int) error {
 					ErrUnsafe, dir, path, modeText(st.Mode), dir)
 			}
 			var cst unix.Stat_t
-			if err := unix.Lstat(child, &cst); err != nil {
+			err := unix.Lstat(child, &cst)
+			if err != nil && !errors.Is(err, unix.ENOENT) {
 				return fmt.Errorf("state dir %s: checking %s: %w", path, child, err)
 			}
-			if cst.Uid != 0 && int(cst.Uid) != uid {
+			if err == nil && cst.Uid != 0 && int(cst.Uid) != uid {
 				return fmt.Errorf("%w: %s, in the shared dir %s, is owned by %s: choose another --state-dir",
 					ErrUnsafe, child, dir, who(int(cst.Uid)))
 			}

@@ -1,0 +1,407 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// nobody is the uid the tests give planted files when they run as root.
+const nobody = 65534
+
+// owners are the uids a planted link or file is given: the test's own and,
+// when the test runs as root (as in CI), another user's.
+func owners() []int {
+	if os.Geteuid() == 0 {
+		return []int{os.Geteuid(), nobody}
+	}
+	return []int{os.Geteuid()}
+}
+
+// victim is a file outside the state dir that a planted link points to.
+// check fails the test if anything changed it.
+type victim struct {
+	path, content string
+	mtime         time.Time
+}
+
+func newVictim(t *testing.T) victim {
+	t.Helper()
+	v := victim{path: filepath.Join(t.TempDir(), "victim"), content: "precious\n", mtime: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if err := os.WriteFile(v.path, []byte(v.content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(v.path, v.mtime, v.mtime); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (v victim) check(t *testing.T) {
+	t.Helper()
+	b, err := os.ReadFile(v.path)
+	if err != nil || string(b) != v.content {
+		t.Errorf("victim %s changed: %q, %v", v.path, b, err)
+	}
+	fi, err := os.Stat(v.path)
+	if err != nil || !fi.ModTime().Equal(v.mtime) || fi.Mode().Perm() != 0o644 {
+		t.Errorf("victim %s touched: %v", v.path, fi)
+	}
+}
+
+func plantLink(t *testing.T, target, link string, uid int) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustContain(t *testing.T, err error, is error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one containing %q", parts)
+	}
+	if is != nil && !errors.Is(err, is) {
+		t.Errorf("error %v is not %v", err, is)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not contain %q", err, p)
+		}
+	}
+}
+
+// A link planted in the state dir under the name of the state file or the
+// lock is refused by name, and what it points to is left as it was.
+func TestOpenRefusesPlantedLinks(t *testing.T) {
+	for _, uid := range owners() {
+		for _, name := range []string{FileName, LockName} {
+			t.Run(name+"/uid "+strconv.Itoa(uid), func(t *testing.T) {
+				dir := t.TempDir()
+				v := newVictim(t)
+				plantLink(t, v.path, filepath.Join(dir, name), uid)
+				_, err := Open(context.Background(), dir, time.Second, quiet())
+				mustContain(t, err, ErrUnsafe, filepath.Join(dir, name), "symbolic link", v.path)
+				v.check(t)
+			})
+		}
+		// A dangling link: nothing is created where it points.
+		t.Run("dangling lock/uid "+strconv.Itoa(uid), func(t *testing.T) {
+			dir := t.TempDir()
+			target := filepath.Join(t.TempDir(), "created-by-afmc")
+			plantLink(t, target, filepath.Join(dir, LockName), uid)
+			_, err := Open(context.Background(), dir, time.Second, quiet())
+			mustContain(t, err, ErrUnsafe, filepath.Join(dir, LockName))
+			if _, err := os.Lstat(target); !os.IsNotExist(err) {
+				t.Errorf("the link's target was created: %v", err)
+			}
+		})
+	}
+}
+
+// Links under the names afmc only renames or removes (the corrupt file's
+// name, a stale temp file) are replaced or removed as links: what they point
+// to is not written, truncated or removed.
+func TestLinksRenamedOrRemovedNeverFollowed(t *testing.T) {
+	for _, uid := range owners() {
+		t.Run("uid "+strconv.Itoa(uid), func(t *testing.T) {
+			dir := t.TempDir()
+			corrupt, stale := newVictim(t), newVictim(t)
+			if err := os.WriteFile(filepath.Join(dir, FileName), []byte("{garbage"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			plantLink(t, corrupt.path, filepath.Join(dir, FileName+".corrupt"), uid)
+			plantLink(t, stale.path, filepath.Join(dir, ".state-evil.tmp"), uid)
+			s := open(t, dir, quiet())
+			if err := s.Save(time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			corrupt.check(t)
+			stale.check(t)
+			kept, err := os.ReadFile(filepath.Join(dir, FileName+".corrupt"))
+			if err != nil || string(kept) != "{garbage" {
+				t.Errorf("corrupt file not kept aside in place of the link: %q, %v", kept, err)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, ".state-evil.tmp")); !os.IsNotExist(err) {
+				t.Errorf("stale temp link left: %v", err)
+			}
+		})
+	}
+}
+
+// A state dir group or others can write, or that another user owns, is
+// refused with an error naming it, its owner and mode, and the fix.
+func TestOpenRefusesUnsafeDir(t *testing.T) {
+	type tc struct {
+		name string
+		mode os.FileMode
+		uid  int
+		want []string
+	}
+	tests := []tc{
+		{"group-writable", 0o770, os.Geteuid(), []string{"drwxrwx--- (0770)", "chmod 700"}},
+		{"world-writable", 0o777, os.Geteuid(), []string{"drwxrwxrwx (0777)", "chmod 700"}},
+		{"world-writable sticky", 0o777 | os.ModeSticky, os.Geteuid(), []string{"(1777)", "chmod 700"}},
+	}
+	if os.Geteuid() == 0 {
+		tests = append(tests, tc{"another user's", 0o700, nobody, []string{"owned by uid 65534", "drwx------ (0700)", "chown", "another --state-dir"}})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "state")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(dir, tt.uid, tt.uid); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(context.Background(), dir, time.Second, quiet())
+			mustContain(t, err, ErrUnsafe, append([]string{dir}, tt.want...)...)
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 0 {
+				t.Errorf("files created in a refused dir: %v", entries)
+			}
+		})
+	}
+}
+
+// A state dir below a directory others can write (not sticky) could be
+// swapped for another: refused, naming that directory. Below a sticky one
+// (/tmp), an entry of the user's own is fine.
+func TestOpenChecksTheDirsAbove(t *testing.T) {
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), filepath.Join(shared, "afmc", "state"), time.Second, quiet())
+	mustContain(t, err, ErrUnsafe, shared, "drwxrwxrwx", "chmod go-w "+shared)
+	if entries, _ := os.ReadDir(shared); len(entries) != 0 {
+		t.Errorf("created below a refused dir: %v", entries)
+	}
+
+	sticky := t.TempDir()
+	if err := os.Chmod(sticky, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), filepath.Join(sticky, "afmc"), time.Second, quiet())
+	if err != nil {
+		t.Fatalf("own dir in a sticky dir: %v", err)
+	}
+	s.Close()
+
+	if os.Geteuid() == 0 {
+		// In a sticky dir, a link another user planted under the state
+		// dir's name is theirs to point anywhere: refused.
+		mine := t.TempDir()
+		plantLink(t, mine, filepath.Join(sticky, "planted"), nobody)
+		_, err := Open(context.Background(), filepath.Join(sticky, "planted"), time.Second, quiet())
+		if err == nil {
+			t.Fatal("a link of another user's in a sticky dir was followed")
+		}
+		if entries, _ := os.ReadDir(mine); len(entries) != 0 {
+			t.Errorf("files created through the link: %v", entries)
+		}
+	}
+}
+
+// A state file or lock of another user's, or one others can write, is
+// refused and left as it is.
+func TestOpenRefusesForeignFiles(t *testing.T) {
+	type tc struct {
+		name, file string
+		mode       os.FileMode
+		uid        int
+		want       string
+	}
+	var tests []tc
+	for _, name := range []string{FileName, LockName} {
+		tests = append(tests, tc{name + " world-writable", name, 0o666, os.Geteuid(), "chmod 600"})
+		if os.Geteuid() == 0 {
+			tests = append(tests, tc{name + " of another user", name, 0o600, nobody, "owned by uid 65534"})
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, tt.file)
+			content := `{"version":1,"generation":5,"sections":{"network":{"forged":1}}}`
+			if err := os.WriteFile(path, []byte(content), tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			os.Chmod(path, tt.mode)
+			if err := os.Chown(path, tt.uid, tt.uid); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(context.Background(), dir, time.Second, quiet())
+			mustContain(t, err, ErrUnsafe, path, tt.want)
+			if b, _ := os.ReadFile(path); string(b) != content {
+				t.Errorf("refused file changed: %q", b)
+			}
+		})
+	}
+}
+
+// A FIFO as the state file neither hangs the run nor is read: a fresh
+// baseline, and the save replaces it.
+func TestStateFileFIFO(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, FileName), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, dir, quiet())
+	defer s.Close()
+	if len(s.Sections()) != 0 {
+		t.Errorf("sections from a FIFO: %v", s.Sections())
+	}
+	if err := s.Save(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, FileName)); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("state file after save: %v, %v", fi, err)
+	}
+}
+
+// A state file over its bound is not read into memory: kept aside.
+func TestStateFileOversize(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sparse: no disk is used for the size.
+	if err := f.Truncate(65<<20 + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s := open(t, dir, quiet())
+	defer s.Close()
+	if fi, err := os.Stat(path + ".corrupt"); err != nil || fi.Size() != 65<<20+1 {
+		t.Errorf("oversize state not kept aside: %v", err)
+	}
+}
+
+// Once open, the dir is reached through its descriptor: renaming it away and
+// putting a link to elsewhere at its path redirects nothing.
+func TestSwappedDirRedirectsNothing(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "state")
+	s := open(t, dir, quiet())
+	defer s.Close()
+	elsewhere := t.TempDir()
+	if err := os.Rename(dir, filepath.Join(parent, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("written through the swapped path: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(parent, "moved", FileName)); err != nil {
+		t.Errorf("not written in the dir opened: %v", err)
+	}
+}
+
+func TestDirMethods(t *testing.T) {
+	path := t.TempDir()
+	d, err := OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	v := newVictim(t)
+	plantLink(t, v.path, filepath.Join(path, "spool.ndjson"), os.Geteuid())
+
+	// Every way of opening refuses the link.
+	for _, flag := range []int{os.O_RDONLY, os.O_WRONLY | os.O_APPEND | os.O_CREATE, os.O_RDWR | os.O_TRUNC} {
+		_, err := d.OpenFile("spool.ndjson", flag, 0o600)
+		mustContain(t, err, ErrUnsafe, filepath.Join(path, "spool.ndjson"), "symbolic link")
+	}
+	_, err = d.ReadFile("spool.ndjson", 1<<20)
+	mustContain(t, err, ErrUnsafe, "symbolic link")
+	// Writing atomically replaces the link, not what it points to.
+	if err := d.WriteFileAtomic("spool.ndjson", []byte("new\n"), ".spool-*.tmp"); err != nil {
+		t.Fatal(err)
+	}
+	v.check(t)
+	if b, err := d.ReadFile("spool.ndjson", 1<<20); err != nil || string(b) != "new\n" {
+		t.Errorf("after atomic write: %q, %v", b, err)
+	}
+	if fi, err := d.Lstat("spool.ndjson"); err != nil || fi.Mode() != 0o600 {
+		t.Errorf("atomic write: %v, %v", fi, err)
+	}
+
+	f, name, err := d.CreateTemp(".inbox-*.tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if !strings.HasPrefix(name, ".inbox-") || !strings.HasSuffix(name, ".tmp") {
+		t.Errorf("temp name %q", name)
+	}
+	if err := d.Rename(name, "spool.inbox-1.ndjson"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Glob("spool.*")
+	if err != nil || strings.Join(got, " ") != "spool.inbox-1.ndjson spool.ndjson" {
+		t.Errorf("glob: %v, %v", got, err)
+	}
+	if err := d.Remove("spool.inbox-1.ndjson"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Lstat("spool.inbox-1.ndjson"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("removed file: %v", err)
+	}
+	for _, bad := range []string{"", ".", "..", "../x", "a/b"} {
+		if _, err := d.OpenFile(bad, os.O_RDONLY, 0); err == nil {
+			t.Errorf("OpenFile(%q) accepted", bad)
+		}
+	}
+	// A FIFO opened for writing neither blocks nor is used.
+	if err := syscall.Mkfifo(filepath.Join(path, "spool.acks"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.OpenFile("spool.acks", os.O_WRONLY|os.O_APPEND, 0)
+	mustContain(t, err, nil, filepath.Join(path, "spool.acks"), "named pipe")
+}
+
+func TestDefaultStateDir(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		uid  int
+		want string
+	}{
+		{map[string]string{"HOME": "/home/u", "XDG_STATE_HOME": "/xdg"}, 0, "/var/lib/afmc"},
+		{map[string]string{}, 0, "/var/lib/afmc"},
+		{map[string]string{"HOME": "/home/u", "XDG_STATE_HOME": "/xdg"}, 1000, "/xdg/afmc"},
+		{map[string]string{"HOME": "/home/u", "XDG_STATE_HOME": "relative"}, 1000, "/home/u/.local/state/afmc"},
+		{map[string]string{"HOME": "/home/u"}, 1000, "/home/u/.local/state/afmc"},
+		{map[string]string{}, 1000, ""},
+	}
+	for _, tt := range tests {
+		got, err := DefaultStateDir(func(k string) string { return tt.env[k] }, tt.uid)
+		if got != tt.want || (tt.want == "") != errors.Is(err, ErrNoStateDir) {
+			t.Errorf("%v uid %d: %q, %v; want %q", tt.env, tt.uid, got, err, tt.want)
+		}
+	}
+	// No shared fallback: without a default, opening says what to set.
+	_, err := Open(context.Background(), DefaultDir(func(string) string { return "" }, 1000), time.Second, quiet())
+	mustContain(t, err, ErrNoStateDir, "--state-dir")
+}
