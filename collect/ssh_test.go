@@ -9,21 +9,14 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+
+	"github.com/atlas-af/afmc/internal/fixture"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 )
-
-// utmpFromDump turns a text dump into a binary utmp/wtmp file with the
-// real utmpdump -r, as the records of a live system are.
-func utmpFromDump(t *testing.T, dump, out string) {
-	t.Helper()
-	if b, err := exec.Command("utmpdump", "-r", "-o", out, dump).CombinedOutput(); err != nil {
-		t.Fatalf("utmpdump -r %s (install util-linux): %v\n%s", dump, err, b)
-	}
-}
 
 // setHost overwrites the host field of record i: utmpdump's text format
 // cannot carry a host with brackets, such as mosh's.
@@ -52,7 +45,7 @@ func sshHost(t *testing.T) (*Env, *bytes.Buffer) {
 		}
 	}
 	utmp := filepath.Join(dir, "var", "run", "utmp")
-	utmpFromDump(t, filepath.Join("..", "testdata", "ssh", "utmp.txt"), utmp)
+	fixture.Utmp(t, filepath.Join("..", "testdata", "ssh", "utmp.txt"), utmp)
 	setHost(t, utmp, 4, "10.1.2.3 via mosh [12345]")
 	var logs bytes.Buffer
 	env := &Env{
@@ -268,7 +261,7 @@ func (w *wtmpLog) add(typ, pid, line, user, host, at string) {
 		w.t.Fatal(err)
 	}
 	tmp := w.path + ".new"
-	utmpFromDump(w.t, w.dump, tmp)
+	fixture.Utmp(w.t, w.dump, tmp)
 	b, err := os.ReadFile(tmp)
 	if err != nil {
 		w.t.Fatal(err)

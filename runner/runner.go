@@ -15,6 +15,7 @@ import (
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/output"
 	"github.com/atlas-af/afmc/state"
+	"github.com/atlas-af/afmc/users"
 )
 
 // Format is what goes to stdout.
@@ -38,6 +39,10 @@ type Config struct {
 	Stdout           io.Writer
 	Format           Format
 	Post             *PostConfig // nil: do not send
+	Users            *users.Step // nil: user names pass as collected
+	// DryRun collects and prints against the saved state, and saves,
+	// spools and sends nothing.
+	DryRun bool
 }
 
 // PostConfig is how documents are delivered.
@@ -100,6 +105,13 @@ func Run(ctx context.Context, cfg Config) Report {
 		if o.Err != nil {
 			rep.FailedCollector = append(rep.FailedCollector, o.Err)
 			log.Error("collector failed", "error", o.Err)
+		}
+	}
+	if cfg.Users != nil {
+		var err error
+		if docs, err = cfg.Users.Apply(ctx, docs); err != nil {
+			rep.FailedCollector = append(rep.FailedCollector, fmt.Errorf("users step: %w", err))
+			log.Error("documents naming users left out", "error", err)
 		}
 	}
 	rep.Collected = len(docs)

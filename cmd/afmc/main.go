@@ -29,6 +29,7 @@ import (
 	"github.com/atlas-af/afmc/output"
 	"github.com/atlas-af/afmc/runner"
 	"github.com/atlas-af/afmc/state"
+	"github.com/atlas-af/afmc/users"
 )
 
 // Exit statuses, documented in the README.
@@ -67,8 +68,12 @@ type collectCmd struct {
 	Cluster   string `help:"Cluster name, the cluster field of every document." placeholder:"NAME"`
 	LoginNode string `help:"Login node name for host documents (default: the host name)." placeholder:"NAME"`
 
+	DryRun    bool   `help:"Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected."`
+
 	// Each collector's own settings, declared beside it.
 	Collectors collect.Set `embed:""`
+	// The users step: every document that names users.
+	Users users.Settings `embed:"" group:"users"`
 
 	StateDir         string        `help:"Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc)." placeholder:"DIR"`
 	LockTimeout      time.Duration `help:"How long to wait for a concurrent run to release the state lock." default:"30s"`
@@ -143,6 +148,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 		kong.Vars{"kinds": strings.Join(collect.KindNames(builtin), ", ")},
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.ExplicitGroups([]kong.Group{
+			{Key: "disk", Title: "Disk (disk):"},
+			{Key: "network", Title: "Network (network):"},
+			{Key: "ssh", Title: "Login users (ssh):"},
+			{Key: "jupyter", Title: "JupyterHub users (jupyter):"},
+			{Key: "condor", Title: "HTCondor (condor):"},
+			{Key: "users", Title: "User names, in every document that has them:"},
+		}),
 		// Later resolvers win: a flag beats the environment, which beats
 		// the config file.
 		kong.Configuration(kong.JSON, config),
@@ -276,6 +289,14 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	if cfg.StateDir == "" {
 		cfg.StateDir = state.DefaultDir(getenv, os.Geteuid())
 	}
+	step, msg := c.usersStep(getenv, cfg.Env.LoginNode, log)
+	if msg != "" {
+		return usage("%s", msg)
+	}
+	if step.Active() {
+		cfg.Users = step
+	}
+	cfg.DryRun = c.DryRun
 	switch {
 	case c.JSON:
 		cfg.Format = runner.FormatJSON
@@ -301,6 +322,26 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	log.Info("run finished", "collected", rep.Collected, "sent", rep.Delivered, "spooled", rep.Spooled,
 		"dropped", rep.Dropped+rep.Rejected+rep.Lost, "failed_collectors", len(rep.FailedCollector))
 	return exitStatus(rep)
+}
+
+// usersStep builds the users step; the salt comes from --salt-file or
+// AFMC_SALT, never the command line.
+func (c *collectCmd) usersStep(getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
+	salt := getenv("AFMC_SALT")
+	if c.Users.SaltFile != "" {
+		b, err := os.ReadFile(c.Users.SaltFile)
+		if err != nil {
+			return nil, fmt.Sprintf("--salt-file: %v", err)
+		}
+		if salt = strings.TrimRight(string(b), "\r\n"); salt == "" {
+			return nil, fmt.Sprintf("--salt-file %s is empty", c.Users.SaltFile)
+		}
+	}
+	step, err := users.New(c.Users, salt, loginNode, users.Getent{Path: c.Users.Getent}, log)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return step, ""
 }
 
 // postConfig checks what --post needs, before anything is collected.

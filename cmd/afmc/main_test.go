@@ -49,6 +49,9 @@ func hostFixture(t *testing.T) (dir string, env map[string]string) {
 		"HOST_PROC":       filepath.Join(dir, "proc"),
 		"HOST_SYS":        filepath.Join(dir, "sys"),
 		"HOST_ROOT":       filepath.Join(dir, "root"),
+		"HOST_VAR":        filepath.Join(dir, "var"), // no utmp, no wtmp
+		"HOST_RUN":        filepath.Join(dir, "run"), // no systemd-logind
+		"AFMC_KUBECTL":    filepath.Join(dir, "no-kubectl"),
 		"AFMC_STATE_DIR":  filepath.Join(dir, "state"),
 		"AFMC_LOGIN_NODE": "login01.af.example.org",
 		"AFMC_CLUSTER":    "TEST-AF",
