@@ -262,7 +262,7 @@ func (r *condorRun) explain(tool string, err error) error {
 	if m := failedFetch.FindStringSubmatch(e.Stderr); m != nil {
 		return fmt.Errorf("%s: schedd %s (%s) did not answer: %w", tool, m[2], m[1], err)
 	}
-	return fmt.Errorf("%s: %w", tool, err)
+	return err // it names the program, its arguments and its stderr
 }
 
 // jobs streams the job listing, one condorjob document per ad as it is
