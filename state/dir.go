@@ -181,6 +181,9 @@ func (d *Dir) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error
 		return nil, err
 	}
 	path := d.Join(name)
+	// Truncate only once the file is known to be the user's own.
+	trunc := flag&os.O_TRUNC != 0
+	flag &^= os.O_TRUNC
 	fd, err := unix.Openat(int(d.f.Fd()), name, flag|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, uint32(perm.Perm()))
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENXIO) || errors.Is(err, unix.EISDIR) {
@@ -201,6 +204,12 @@ func (d *Dir) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error
 		f.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if trunc {
+		if err := f.Truncate(0); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
 	return f, nil
 }
 
@@ -214,7 +223,16 @@ func (d *Dir) checkOpen(f *os.File, name string) error {
 	if !fi.Mode().IsRegular() {
 		return d.refuse(name, fi)
 	}
-	return d.checkOwner(name, &st)
+	if err := d.checkOwner(name, &st); err != nil {
+		return err
+	}
+	// A second name for the file could be anywhere on the filesystem (a
+	// hard link to a file of root's made while the dir was open to others).
+	if st.Nlink > 1 {
+		return fmt.Errorf("%w: %s has %d hard links, so it may be a file outside the state dir: remove it",
+			ErrUnsafe, d.Join(name), st.Nlink)
+	}
+	return nil
 }
 
 func (d *Dir) checkOwner(name string, st *unix.Stat_t) error {

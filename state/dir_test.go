@@ -374,6 +374,32 @@ func TestDirMethods(t *testing.T) {
 			t.Errorf("OpenFile(%q) accepted", bad)
 		}
 	}
+	// A hard link to a file elsewhere is refused, and not truncated.
+	hard := newVictim(t)
+	os.Chmod(hard.path, 0o600)
+	if err := os.Link(hard.path, filepath.Join(path, "spool.acks")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.OpenFile("spool.acks", os.O_RDWR|os.O_TRUNC, 0)
+	mustContain(t, err, ErrUnsafe, filepath.Join(path, "spool.acks"), "2 hard links")
+	if b, _ := os.ReadFile(hard.path); string(b) != "precious\n" {
+		t.Errorf("hard-linked file truncated: %q", b)
+	}
+	os.Remove(filepath.Join(path, "spool.acks"))
+
+	// A file of another user's is not truncated before it is refused.
+	if os.Geteuid() == 0 {
+		foreign := filepath.Join(path, "spool.foreign")
+		os.WriteFile(foreign, []byte("theirs"), 0o600)
+		os.Chown(foreign, nobody, nobody)
+		_, err = d.OpenFile("spool.foreign", os.O_WRONLY|os.O_TRUNC, 0)
+		mustContain(t, err, ErrUnsafe, foreign, "owned by uid 65534")
+		if b, _ := os.ReadFile(foreign); string(b) != "theirs" {
+			t.Errorf("foreign file truncated: %q", b)
+		}
+		os.Remove(foreign)
+	}
+
 	// A FIFO opened for writing neither blocks nor is used.
 	if err := syscall.Mkfifo(filepath.Join(path, "spool.acks"), 0o600); err != nil {
 		t.Fatal(err)
