@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,10 @@ const serverTime = 1700000000
 func fakeCondor(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	files = maps.Clone(files)
+	if files == nil {
+		files = map[string]string{}
+	}
 	for _, p := range []string{"condor_q", "condor_history"} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", "condor", "bin", p))
 		if err != nil {
@@ -41,7 +46,7 @@ func fakeCondor(t testing.TB, files map[string]string) string {
 	}
 	for name, content := range defaults {
 		if _, ok := files[name]; !ok {
-			writeFile(t.(*testing.T), filepath.Join(dir, name), content)
+			files[name] = content
 		}
 	}
 	for name, content := range files {
