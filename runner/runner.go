@@ -81,9 +81,16 @@ func Run(ctx context.Context, cfg Config) Report {
 		defer cancel()
 	}
 
-	store, err := state.Open(ctx, cfg.StateDir, cfg.LockTimeout, log)
+	var store *state.Store
 	var sections map[string]json.RawMessage
-	if err != nil {
+	var err error
+	if cfg.DryRun {
+		// Read under a shared lock; nothing in the state dir changes.
+		if sections, _, err = state.Peek(ctx, cfg.StateDir, cfg.LockTimeout, log); err != nil {
+			rep.StateErr = err
+			log.Error("dry run without state: interval figures are left out", "error", err)
+		}
+	} else if store, err = state.Open(ctx, cfg.StateDir, cfg.LockTimeout, log); err != nil {
 		rep.StateErr = err
 		log.Error("running without state: network and disk I/O figures are left out this run", "error", err)
 	} else {
@@ -124,6 +131,10 @@ func Run(ctx context.Context, cfg Config) Report {
 	}
 	if rep.PrintErr != nil {
 		log.Error("writing documents to stdout", "error", rep.PrintErr)
+	}
+
+	if cfg.DryRun {
+		return rep
 	}
 
 	items, err := toItems(docs)

@@ -298,7 +298,8 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	}
 	cfg.DryRun = c.DryRun
 	switch {
-	case c.JSON:
+	case c.JSON, c.DryRun && c.Post:
+		// A dry run of the cron line shows what it would send.
 		cfg.Format = runner.FormatJSON
 	case !c.Post:
 		cfg.Format = runner.FormatTable
@@ -309,7 +310,7 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	if c.MaxInFlight < 1 {
 		return usage("--max-in-flight must be at least 1, got %d", c.MaxInFlight)
 	}
-	if c.Post {
+	if c.Post && !c.DryRun {
 		post, msg := c.postConfig(getenv, log)
 		if msg != "" {
 			return usage("%s", msg)
