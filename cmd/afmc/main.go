@@ -68,7 +68,7 @@ type collectCmd struct {
 	Cluster   string `help:"Cluster name, the cluster field of every document." placeholder:"NAME"`
 	LoginNode string `help:"Login node name for host documents (default: the host name)." placeholder:"NAME"`
 
-	DryRun    bool   `help:"Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected."`
+	DryRun bool `help:"Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected."`
 
 	// Each collector's own settings, declared beside it.
 	Collectors collect.Set `embed:""`
