@@ -15,18 +15,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // Item is one document waiting for delivery.
@@ -112,8 +113,8 @@ type Sender struct {
 
 	// tokenField is `"token":"<escaped>","timestamp":`, spliced into every document.
 	tokenField []byte
-	// secrets are strings scrubbed from anything logged (raw and JSON-escaped token).
-	secrets []string
+	// redactor scrubs the token from anything logged.
+	redactor *redactor
 
 	now    func() time.Time                        // replaceable in tests
 	jitter func(limit time.Duration) time.Duration // uniform in [0, limit]
@@ -213,14 +214,6 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 	field = append(field, tok...)
 	field = append(field, `,"timestamp":`...)
 
-	var secrets []string
-	if cfg.Token != "" {
-		secrets = append(secrets, cfg.Token)
-		if esc := string(tok[1 : len(tok)-1]); esc != cfg.Token {
-			secrets = append(secrets, esc)
-		}
-	}
-
 	template := &http.Request{
 		Method:     http.MethodPost,
 		URL:        u,
@@ -242,7 +235,7 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		transport:  transport,
 		log:        logger,
 		tokenField: field,
-		secrets:    secrets,
+		redactor:   newRedactor(cfg.Token),
 		now:        time.Now,
 		jitter: func(limit time.Duration) time.Duration {
 			return time.Duration(rand.Int64N(int64(limit) + 1))
@@ -264,213 +257,246 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
-// Send delivers items until all are settled or ctx ends. Items are
-// dispatched in the given order. ack is called with the ids of each group
-// of items settled together (a request's documents, say): every id exactly
-// once in all. Calls are serialized, and ids is valid only during the call,
-// so a spool can record a whole request's documents with one write.
+// Send delivers items until all are settled or ctx ends; see SendSeq.
 func (s *Sender) Send(ctx context.Context, items []Item, ack func(ids []uint64, o Outcome)) SendStats {
+	return s.SendSeq(ctx, slices.Values(items), ack)
+}
+
+// SendSeq delivers the items of a sequence (a spool read as it goes, say)
+// until all are settled or ctx ends. Items are dispatched in order and
+// rendered into request-sized batches as they come: only the batches in
+// flight are held, however many items there are, and an item's Doc need
+// stay valid only until the next item is pulled.
+//
+// ack is called with the ids of each group of items settled together (a
+// request's documents, say): every id exactly once in all. Calls are
+// serialized, and ids is valid only during the call, so a spool can record
+// a whole request's documents with one write. Items left when the run stops
+// are still pulled, to be acked Pending and counted.
+func (s *Sender) SendSeq(ctx context.Context, items iter.Seq[Item], ack func(ids []uint64, o Outcome)) SendStats {
 	if ack == nil {
 		ack = func([]uint64, Outcome) {}
 	}
 	r := &run{
-		s:       s,
-		items:   items,
-		ack:     ack,
-		settled: make([]bool, len(items)),
-		stopCh:  make(chan struct{}),
+		s:      s,
+		ack:    ack,
+		stopCh: make(chan struct{}),
+		free:   make(chan *batch, s.cfg.Concurrency+1),
 	}
-	r.render()
-
-	spans := r.spans()
-	if len(spans) > 0 {
-		work := make(chan span)
-		var wg sync.WaitGroup
-		for range min(s.cfg.Concurrency, len(spans)) {
-			wg.Go(func() {
-				for sp := range work {
-					r.deliver(ctx, sp)
-				}
-			})
-		}
-	dispatch:
-		for _, sp := range spans {
-			select {
-			case work <- sp:
-			case <-ctx.Done():
-				break dispatch
-			case <-r.stopCh:
-				break dispatch
+	work := make(chan *batch)
+	var wg sync.WaitGroup
+	for range s.cfg.Concurrency {
+		wg.Go(func() {
+			for b := range work {
+				r.deliver(ctx, span{b: b, lo: 0, hi: len(b.docs)})
+				b.release()
 			}
-		}
-		close(work)
-		wg.Wait()
+		})
 	}
 
-	// An endpoint that refused every document and took none is most likely
-	// the wrong one (a web server's 400 for a mistyped --url): keep them.
-	if n := len(r.refused); n > refusedLogged {
+	var cur *batch
+	left := make([]uint64, 0, 512) // ids not dispatched: acked Pending in groups
+	stopping := false
+	dispatch := func() {
+		select {
+		case work <- cur:
+		case <-ctx.Done():
+			stopping = true
+		case <-r.stopCh:
+			stopping = true
+		}
+		if stopping {
+			for _, d := range cur.docs {
+				left = append(left, d.id)
+			}
+			cur.release()
+		}
+		cur = nil
+	}
+	for it := range items {
+		if !stopping && (ctx.Err() != nil || r.stopped.Load()) {
+			stopping = true
+		}
+		if stopping {
+			if left = append(left, it.ID); len(left) >= cap(left) {
+				r.settleIDs(left, Pending)
+				left = left[:0]
+			}
+			continue
+		}
+		doc := bytes.TrimSpace(it.Doc)
+		if len(doc) < 2 || doc[0] != '{' || doc[len(doc)-1] != '}' {
+			s.log.Error("output: document is not a JSON object, dropping it", "id", it.ID)
+			r.settleIDs([]uint64{it.ID}, Rejected)
+			continue
+		}
+		if cur == nil {
+			cur = newBatch(r.free)
+		}
+		cur.add(it.ID, doc, s.tokenField, it.CollectedAt)
+		if len(cur.docs) == s.cfg.Batch {
+			dispatch()
+		}
+	}
+	if cur != nil {
+		dispatch()
+	}
+	close(work)
+	wg.Wait()
+	r.settleIDs(left, Pending)
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := r.nRefused; n > refusedLogged {
 		s.log.Error("output: endpoint rejected more documents", "more", n-refusedLogged)
 	}
-	if len(r.refused) > 0 {
-		o := Rejected
-		if r.stats.Delivered == 0 {
-			o = Pending
-			s.log.Error("output: the endpoint refused every document it was sent; keeping them for the next run: check --url", "url", s.logURL, "refused", len(r.refused))
-		}
-		r.settle(r.refused, o)
+	// An endpoint that refused every document and took none is most likely
+	// the wrong one (a web server's 400 for a mistyped --url): keep them.
+	if len(r.refused.r) > 0 {
+		s.log.Error("output: the endpoint refused every document it was sent; keeping them for the next run: check --url", "url", s.logURL, "refused", r.nRefused)
+		r.settleSet(&r.refused, Pending)
 	}
-
-	// Whatever was not dispatched or settled stays in the spool.
-	r.mu.Lock()
-	r.ackIDs = r.ackIDs[:0]
-	for i := range items {
-		r.settleLocked(i, Pending)
-	}
-	r.flushAcks(Pending)
 	stats := r.stats
-	r.mu.Unlock()
+	// Documents left because time ran out, not because a request failed,
+	// say so: an empty reason would read as "nothing went wrong".
+	if stats.Pending > 0 && (ctx.Err() != nil || r.gaveUp.Load()) {
+		why := fmt.Sprintf("deadline reached with %d documents left to send", stats.Pending)
+		if errors.Is(ctx.Err(), context.Canceled) {
+			why = fmt.Sprintf("stopped with %d documents left to send", stats.Pending)
+		}
+		if stats.LastFailure == "" {
+			stats.LastFailure = why
+		} else {
+			stats.LastFailure += "; " + why
+		}
+	}
 	return stats
 }
 
-// span is a half-open range of positions in run.docs.
-type span struct{ lo, hi int }
-
 // run is the state of one Send call.
 type run struct {
-	s     *Sender
-	items []Item
-	ack   func([]uint64, Outcome)
-
-	// arena holds every valid rendered document back to back, separated by
-	// commas, so any consecutive range is a ready-made array body without
-	// copying. It is never modified after render, which matters because the
-	// transport may still read a request body after the response arrived.
-	arena []byte
-	docs  []docRef
+	s    *Sender
+	ack  func([]uint64, Outcome)
+	free chan *batch
 
 	// stopped ends dispatching and retrying early: after a configuration
 	// error, or when retrying would outlast the deadline.
 	stopped  atomic.Bool
+	gaveUp   atomic.Bool
 	stopOnce sync.Once
 	stopCh   chan struct{}
 	haltLog  sync.Once
 	giveUp   sync.Once
 
-	mu      sync.Mutex // serializes ack and guards settled, stats, ackIDs, refused
-	refused []int      // items the endpoint refused for good (4xx on their own)
-	settled []bool
-	stats   SendStats
-	ackIDs  []uint64 // reused for each ack call
+	mu sync.Mutex // serializes ack and guards what follows and batchDoc.settled
+	// refused holds the documents the endpoint refused on their own while
+	// it has taken none: rejected once it takes one, else kept. Ids are
+	// consecutive when it refuses everything, so this stays small.
+	refused  idSet
+	nRefused int
+	stats    SendStats
+	ackIDs   []uint64 // reused for each ack call
 }
 
-// docRef locates one rendered document in run.arena.
-type docRef struct {
-	item       int // index into run.items
-	start, end int // arena[start:end] is the document
-}
-
-// render splices token and timestamp into every document. Documents that
-// are not JSON objects are rejected here.
-func (r *run) render() {
-	size := 0
-	for i := range r.items {
-		size += len(r.items[i].Doc) + len(r.s.tokenField) + 24
+// settleIDs records outcome o for ids, in one ack call.
+func (r *run) settleIDs(ids []uint64, o Outcome) {
+	if len(ids) == 0 {
+		return
 	}
-	r.arena = make([]byte, 0, size)
-	r.docs = make([]docRef, 0, len(r.items))
-
-	for i := range r.items {
-		doc := bytes.TrimSpace(r.items[i].Doc)
-		if len(doc) < 2 || doc[0] != '{' || doc[len(doc)-1] != '}' {
-			r.s.log.Error("output: document is not a JSON object, dropping it", "id", r.items[i].ID)
-			r.settle([]int{i}, Rejected)
-			continue
-		}
-		if len(r.docs) > 0 {
-			r.arena = append(r.arena, ',')
-		}
-		start := len(r.arena)
-		r.arena = appendDoc(r.arena, doc, r.s.tokenField, r.items[i].CollectedAt)
-		r.docs = append(r.docs, docRef{item: i, start: start, end: len(r.arena)})
-	}
-}
-
-// appendDoc appends doc (a trimmed JSON object) with the token field and the
-// timestamp inserted before its closing brace.
-func appendDoc(dst, doc, tokenField []byte, at time.Time) []byte {
-	body := doc[:len(doc)-1]
-	dst = append(dst, body...)
-	// The byte before the closing brace is '{' only for an empty object.
-	if inner := bytes.TrimRight(body, " \t\r\n"); inner[len(inner)-1] != '{' {
-		dst = append(dst, ',')
-	}
-	dst = append(dst, tokenField...)
-	dst = strconv.AppendInt(dst, at.UnixMilli(), 10)
-	return append(dst, '}')
-}
-
-// spans cuts the rendered documents into request-sized groups, in order.
-func (r *run) spans() []span {
-	n := r.s.cfg.Batch
-	out := make([]span, 0, (len(r.docs)+n-1)/n)
-	for lo := 0; lo < len(r.docs); lo += n {
-		out = append(out, span{lo: lo, hi: min(lo+n, len(r.docs))})
-	}
-	return out
-}
-
-// settle records outcome o for the given items and acks those not yet
-// settled, in one call.
-func (r *run) settle(idx []int, o Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ackIDs = r.ackIDs[:0]
-	for _, i := range idx {
-		r.settleLocked(i, o)
-	}
-	r.flushAcks(o)
+	r.count(o, len(ids))
+	r.ack(ids, o)
 }
 
+func (r *run) count(o Outcome, n int) {
+	switch o {
+	case Delivered:
+		r.stats.Delivered += n
+	case Rejected:
+		r.stats.Rejected += n
+	default:
+		r.stats.Pending += n
+	}
+}
+
+// settleSet acks every id of set with o, in groups, and empties it. r.mu
+// must be held.
+func (r *run) settleSet(set *idSet, o Outcome) {
+	r.ackIDs = r.ackIDs[:0]
+	for _, rg := range set.r {
+		for id := rg.lo; ; id++ {
+			if r.ackIDs = append(r.ackIDs, id); len(r.ackIDs) == 512 {
+				r.count(o, len(r.ackIDs))
+				r.ack(r.ackIDs, o)
+				r.ackIDs = r.ackIDs[:0]
+			}
+			if id == rg.hi {
+				break
+			}
+		}
+	}
+	if len(r.ackIDs) > 0 {
+		r.count(o, len(r.ackIDs))
+		r.ack(r.ackIDs, o)
+	}
+	set.reset()
+}
+
+// settleSpan records outcome o for the documents of sp not yet settled.
 func (r *run) settleSpan(sp span, o Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ackIDs = r.ackIDs[:0]
-	for _, d := range r.docs[sp.lo:sp.hi] {
-		r.settleLocked(d.item, o)
+	for i := sp.lo; i < sp.hi; i++ {
+		d := &sp.b.docs[i]
+		if !d.settled {
+			d.settled = true
+			r.ackIDs = append(r.ackIDs, d.id)
+		}
 	}
-	r.flushAcks(o)
-}
-
-// settleLocked marks item i settled and queues its id for flushAcks.
-func (r *run) settleLocked(i int, o Outcome) {
-	if r.settled[i] {
-		return
-	}
-	r.settled[i] = true
-	switch o {
-	case Delivered:
-		r.stats.Delivered++
-	case Rejected:
-		r.stats.Rejected++
-	default:
-		r.stats.Pending++
-	}
-	r.ackIDs = append(r.ackIDs, r.items[i].ID)
-}
-
-func (r *run) flushAcks(o Outcome) {
 	if len(r.ackIDs) > 0 {
+		r.count(o, len(r.ackIDs))
 		r.ack(r.ackIDs, o)
 	}
+	// The endpoint takes documents: those it refused were refused for
+	// what they hold.
+	if o == Delivered && len(r.refused.r) > 0 {
+		r.settleSet(&r.refused, Rejected)
+	}
 }
 
-func (r *run) countRequest(retry bool, res result) {
+// refuse settles a document the endpoint refused on its own, and tells
+// whether to log it.
+func (r *run) refuse(sp span) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := &sp.b.docs[sp.lo]
+	if d.settled {
+		return false
+	}
+	d.settled = true
+	r.nRefused++
+	if r.stats.Delivered > 0 {
+		r.count(Rejected, 1)
+		r.ack([]uint64{d.id}, Rejected)
+	} else {
+		r.refused.add(d.id)
+	}
+	return r.nRefused <= refusedLogged
+}
+
+func (r *run) countRequest(ctx context.Context, retry bool, res result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stats.Requests++
 	if retry {
 		r.stats.Retries++
+	}
+	// A request cut short because the run ended is not the endpoint's
+	// failure; the summary says the deadline was reached instead.
+	if res.err != nil && ctx.Err() != nil {
+		return
 	}
 	if res.err != nil || res.status/100 != 2 {
 		r.stats.LastFailure = r.s.describe(res)
@@ -504,6 +530,7 @@ func (r *run) pastDeadline(ctx context.Context, d time.Duration) bool {
 	r.giveUp.Do(func() {
 		r.s.log.Info("output: next retry would pass the deadline, keeping documents for the next run", "wait", d)
 	})
+	r.gaveUp.Store(true)
 	r.stop()
 	return true
 }
@@ -516,8 +543,8 @@ func (r *run) deliver(ctx context.Context, sp span) {
 			r.settleSpan(sp, Pending)
 			return
 		}
-		res := r.s.post(ctx, r.body(sp))
-		r.countRequest(attempt > 0, res)
+		res := r.s.post(ctx, sp.body(r.s.cfg.Batch > 1))
+		r.countRequest(ctx, attempt > 0, res)
 		if ctx.Err() != nil {
 			// Whatever happened, the run is over; a late 2xx still counts.
 			if res.err == nil && res.status/100 == 2 {
@@ -534,7 +561,7 @@ func (r *run) deliver(ctx context.Context, sp span) {
 			return
 
 		case actRetry:
-			r.s.log.Info("output: request failed, will retry", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo, "attempt", attempt+1)...)
+			r.s.log.Info("output: request failed, will retry", append(r.s.logAttrs(res), "docs", sp.len(), "attempt", attempt+1)...)
 			wait := r.s.backoff(attempt)
 			if res.retryAfter > wait {
 				wait = res.retryAfter
@@ -545,26 +572,21 @@ func (r *run) deliver(ctx context.Context, sp span) {
 			}
 
 		case actSplit:
-			if sp.hi-sp.lo == 1 {
-				// Settled at the end of the run: rejected if the endpoint
-				// took other documents, kept if it refused them all.
-				d := r.docs[sp.lo]
-				r.mu.Lock()
-				r.refused = append(r.refused, d.item)
-				n := len(r.refused)
-				r.mu.Unlock()
-				// A few lines say why; a count says how many (a full spool
-				// refused would otherwise fill a cron mail).
-				if n <= refusedLogged {
+			if sp.len() == 1 {
+				// Rejected if the endpoint takes other documents, kept if
+				// it refuses them all. A few lines say why; a count says
+				// how many (a full spool refused would otherwise fill a
+				// cron mail).
+				if r.refuse(sp) {
 					r.s.log.Error("output: endpoint rejected document",
-						append(r.s.logAttrs(res), "id", r.items[d.item].ID)...)
+						append(r.s.logAttrs(res), "id", sp.b.docs[sp.lo].id)...)
 				}
 				return
 			}
-			r.s.log.Info("output: endpoint refused batch, splitting it", append(r.s.logAttrs(res), "docs", sp.hi-sp.lo)...)
-			mid := sp.lo + (sp.hi-sp.lo)/2
-			r.deliver(ctx, span{sp.lo, mid})
-			r.deliver(ctx, span{mid, sp.hi})
+			r.s.log.Info("output: endpoint refused batch, splitting it", append(r.s.logAttrs(res), "docs", sp.len())...)
+			mid := sp.lo + sp.len()/2
+			r.deliver(ctx, span{sp.b, sp.lo, mid})
+			r.deliver(ctx, span{sp.b, mid, sp.hi})
 			return
 
 		case actHalt:
@@ -592,13 +614,6 @@ func (r *run) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// body returns the request body for sp: the bare object for a single
-// document with Batch<=1, otherwise a JSON array.
-func (r *run) body(sp span) reqBody {
-	b := r.arena[r.docs[sp.lo].start:r.docs[sp.hi-1].end]
-	return reqBody{docs: b, array: r.s.cfg.Batch > 1}
-}
-
 // backoff returns a full-jitter delay for the given zero-based attempt.
 func (s *Sender) backoff(attempt int) time.Duration {
 	limit := s.cfg.BackoffMax
@@ -609,59 +624,6 @@ func (s *Sender) backoff(attempt int) time.Duration {
 	}
 	return s.jitter(limit)
 }
-
-// reqBody is a request body over immutable arena bytes.
-type reqBody struct {
-	docs  []byte
-	array bool // wrap docs in [ ]
-}
-
-func (b reqBody) len() int64 {
-	if b.array {
-		return int64(len(b.docs) + 2)
-	}
-	return int64(len(b.docs))
-}
-
-func (b reqBody) reader() io.ReadCloser {
-	if !b.array {
-		return io.NopCloser(bytes.NewReader(b.docs))
-	}
-	return &arrayReader{docs: b.docs}
-}
-
-// arrayReader yields "[" + docs + "]" without copying docs.
-type arrayReader struct {
-	docs []byte
-	pos  int // position in the virtual stream of len(docs)+2 bytes
-}
-
-func (a *arrayReader) Read(p []byte) (int, error) {
-	total := len(a.docs) + 2
-	n := 0
-	for n < len(p) && a.pos < total {
-		switch a.pos {
-		case 0:
-			p[n] = '['
-			n++
-			a.pos++
-		case total - 1:
-			p[n] = ']'
-			n++
-			a.pos++
-		default:
-			c := copy(p[n:], a.docs[a.pos-1:])
-			n += c
-			a.pos += c
-		}
-	}
-	if n == 0 && len(p) > 0 {
-		return 0, io.EOF
-	}
-	return n, nil
-}
-
-func (a *arrayReader) Close() error { return nil }
 
 // result is what one HTTP attempt produced.
 type result struct {
@@ -711,34 +673,6 @@ func stripURL(err error) error {
 		return uerr.Err
 	}
 	return err
-}
-
-// excerpt makes a short, single-line, secret-free excerpt of a response body.
-func (s *Sender) excerpt(body []byte) string {
-	// Scrub before truncating so a cut cannot leave part of a secret behind.
-	text := s.redact(string(body))
-	if len(text) > excerptLimit {
-		text = text[:excerptLimit]
-		for len(text) > 0 && !utf8.ValidString(text) {
-			text = text[:len(text)-1]
-		}
-		text += "..."
-	}
-	text = strings.ToValidUTF8(text, "?")
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, text)
-}
-
-// redact removes the token, raw or JSON-escaped, from text.
-func (s *Sender) redact(text string) string {
-	for _, sec := range s.secrets {
-		text = strings.ReplaceAll(text, sec, "[REDACTED]")
-	}
-	return text
 }
 
 // logAttrs describes res for a log line.
