@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/atlas-af/afmc/internal/fixture"
 )
@@ -132,5 +135,85 @@ func TestUsersGroupFilter(t *testing.T) {
 	r = afmc(t, env, "collect", "ssh", "--json", "--group", "nosuchgroup", "--getent", getent)
 	if r.code != exitFailed || r.stdout != "" || !strings.Contains(r.stderr, `group \"nosuchgroup\" unknown to the name service`) {
 		t.Errorf("unknown group: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Runs that overlap while sessions come and go: the lock serialises them,
+// and every short session is reported by exactly one run.
+func TestSSHHistoryConcurrentRuns(t *testing.T) {
+	dir, env := sshFixture(t)
+	// Nobody logged in now: what is reported comes from wtmp alone.
+	if err := os.WriteFile(filepath.Join(env["HOST_VAR"], "run", "utmp"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const sessions = 120
+	var dump strings.Builder
+	now := time.Now().UTC()
+	for i := range sessions {
+		at := now.Add(time.Duration(i) * time.Millisecond).Format("2006-01-02T15:04:05")
+		fmt.Fprintf(&dump, "[7] [%05d] [id  ] [%-8s] [pts/%-8d] [%-20s] [0.0.0.0        ] [%s,000000+00:00]\n", 1000+i, fmt.Sprintf("u%03d", i), i, "192.0.2.50", at)
+	}
+	dumpPath := filepath.Join(dir, "wtmp.txt")
+	os.WriteFile(dumpPath, []byte(dump.String()), 0o644)
+	all := filepath.Join(dir, "wtmp.all")
+	fixture.Utmp(t, dumpPath, all)
+	records, err := os.ReadFile(all)
+	if err != nil || len(records) != sessions*384 {
+		t.Fatalf("wtmp of %d bytes: %v", len(records), err)
+	}
+	wtmp := filepath.Join(env["HOST_VAR"], "log", "wtmp")
+	os.MkdirAll(filepath.Dir(wtmp), 0o755)
+	f, err := os.OpenFile(wtmp, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	var mu sync.Mutex
+	reported := map[string]int{}
+	collectOnce := func() {
+		r := runBin(t, env, "collect", "ssh", "--ssh-history", "--json")
+		if r.code != 0 {
+			t.Errorf("exit %d: %s", r.code, r.stderr)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range docs(t, r.stdout) {
+			for _, u := range sshUsers(t, d) {
+				reported[u]++
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for range 3 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					collectOnce()
+				}
+			}
+		})
+	}
+	// Sessions are written one record at a time while the runs go on.
+	for i := range sessions {
+		if _, err := f.Write(records[i*384 : (i+1)*384]); err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 9 {
+			collectOnce()
+		}
+	}
+	close(done)
+	wg.Wait()
+	collectOnce() // after the last write
+	for i := range sessions {
+		if u := fmt.Sprintf("u%03d", i); reported[u] != 1 {
+			t.Errorf("%s reported %d times, want once", u, reported[u])
+		}
 	}
 }
