@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/atlas-af/afmc/state"
@@ -21,39 +23,123 @@ import (
 // no deltas.
 const inboxPattern = "spool.inbox-*.ndjson"
 
-// WriteInbox stores items, fsynced, in a new inbox file in dir.
-func WriteInbox(dir string, items []Item, now time.Time) (string, error) {
-	var buf []byte
-	for _, it := range items {
-		if len(it.Doc) < 2 || it.Doc[0] != '{' || bytes.IndexByte(it.Doc, '\n') >= 0 {
-			return "", fmt.Errorf("inbox: not a compact JSON object: %.60q", it.Doc)
-		}
-		buf = append(buf, `{"t":`...)
-		buf = strconv.AppendInt(buf, it.CollectedAt.UnixMilli(), 10)
-		buf = append(buf, `,"doc":`...)
-		buf = append(buf, it.Doc...)
-		buf = append(buf, "}\n"...)
+// Inbox writes one inbox file, a document at a time: it appears under its
+// name, fsynced, only at Commit.
+type Inbox struct {
+	name string
+	tmp  *os.File
+	w    *bufio.Writer
+	line []byte
+	n    int
+}
+
+// NewInbox starts a new inbox file in dir.
+func NewInbox(dir string, now time.Time) (*Inbox, error) {
+	// Written under a temp name (O_EXCL: never through a link) and renamed,
+	// so a reader never sees half.
+	tmp, err := os.CreateTemp(dir, ".inbox-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
 	}
-	name := filepath.Join(dir, fmt.Sprintf("spool.inbox-%d-%d.ndjson", now.UnixNano(), os.Getpid()))
-	// Written under a temp name and renamed, so a reader never sees half.
-	if err := state.WriteFileAtomic(name, buf, ".inbox-*.tmp"); err != nil {
+	return &Inbox{
+		name: filepath.Join(dir, fmt.Sprintf("spool.inbox-%d-%d.ndjson", now.UnixNano(), os.Getpid())),
+		tmp:  tmp,
+		w:    bufio.NewWriterSize(tmp, 64<<10),
+	}, nil
+}
+
+// Add writes one document.
+func (b *Inbox) Add(it Item) error {
+	if err := checkDoc(it.Doc); err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	b.line = append(b.line[:0], `{"t":`...)
+	b.line = strconv.AppendInt(b.line, it.CollectedAt.UnixMilli(), 10)
+	b.line = append(b.line, `,"doc":`...)
+	b.line = append(b.line, it.Doc...)
+	b.line = append(b.line, "}\n"...)
+	if _, err := b.w.Write(b.line); err != nil {
+		return fmt.Errorf("inbox %s: %w", b.tmp.Name(), err)
+	}
+	b.n++
+	return nil
+}
+
+// Len is the number of documents added.
+func (b *Inbox) Len() int { return b.n }
+
+// Commit makes the file durable under its name, which it returns.
+func (b *Inbox) Commit() (string, error) {
+	err := b.w.Flush()
+	if err == nil {
+		err = b.tmp.Sync()
+	}
+	if cerr := b.tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(b.tmp.Name(), b.name)
+	}
+	if err == nil {
+		err = state.SyncDir(filepath.Dir(b.name))
+	}
+	if err != nil {
+		os.Remove(b.tmp.Name())
 		return "", fmt.Errorf("inbox: %w", err)
 	}
-	return name, nil
+	return b.name, nil
+}
+
+// Abort removes the unfinished file.
+func (b *Inbox) Abort() {
+	b.tmp.Close()
+	os.Remove(b.tmp.Name())
+}
+
+// WriteInbox stores items, fsynced, in a new inbox file in dir.
+func WriteInbox(dir string, items []Item, now time.Time) (string, error) {
+	for _, it := range items {
+		if err := checkDoc(it.Doc); err != nil {
+			return "", fmt.Errorf("inbox: %w", err)
+		}
+	}
+	b, err := NewInbox(dir, now)
+	if err != nil {
+		return "", err
+	}
+	for _, it := range items {
+		if err := b.Add(it); err != nil {
+			b.Abort()
+			return "", err
+		}
+	}
+	return b.Commit()
 }
 
 // mergeInbox moves the inbox files into the spool: appended (fsynced) first,
 // then removed. A crash between the two sends those documents twice; it
-// never loses them.
+// never loses them. Each file is read twice, streaming: once to check all
+// of it, once to append it.
 func (s *Spool) mergeInbox() error {
 	files, err := filepath.Glob(filepath.Join(s.dir, inboxPattern))
 	if err != nil || len(files) == 0 {
 		return err
 	}
-	var items []Item
 	var merged []string
+	docs := 0
 	for _, f := range files {
-		got, err := readInbox(f)
+		n, err := s.readInbox(f, nil)
+		if err == nil {
+			// Generation 0: committed whatever the state; inbox documents
+			// are snapshots.
+			_, err = s.readInbox(f, func(it Item) error {
+				_, err := s.Add(it, 0)
+				return err
+			})
+			if s.appErr != nil {
+				return s.appErr
+			}
+		}
 		if err != nil {
 			// Kept for a person to look at, never read again.
 			aside := f + ".unreadable"
@@ -64,15 +150,13 @@ func (s *Spool) mergeInbox() error {
 			s.Dropped++
 			continue
 		}
-		items = append(items, got...)
+		docs += n
 		merged = append(merged, f)
 	}
 	if len(merged) == 0 {
 		return nil
 	}
-	// Generation 0: committed whatever the state; inbox documents are
-	// snapshots.
-	if _, err := s.Append(items, 0); err != nil {
+	if err := s.Commit(); err != nil {
 		return err
 	}
 	for _, f := range merged {
@@ -80,30 +164,51 @@ func (s *Spool) mergeInbox() error {
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
-	s.log.Info("spool: took in the documents of runs that could not get the lock", "documents", len(items), "files", len(merged))
+	s.log.Info("spool: took in the documents of runs that could not get the lock", "documents", docs, "files", len(merged))
 	return state.SyncDir(s.dir)
 }
 
-func readInbox(path string) ([]Item, error) {
-	f, err := os.Open(path)
+// readInbox reads an inbox file and hands each document to add (nil: only
+// check it). The file must be a regular file of the user afmc runs as that
+// no one else may write: an inbox is sent with the site's token.
+func (s *Spool) readInbox(path string, add func(Item) error) (int, error) {
+	f, err := openInDir(path, os.O_RDONLY, 0)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer f.Close()
-	var items []Item
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
+	if fi, err := f.Stat(); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != os.Geteuid() || fi.Mode().Perm()&0o022 != 0) {
+			return 0, fmt.Errorf("%s belongs to uid %d with mode %v: an inbox must be the user's own and not writable by others", path, st.Uid, fi.Mode().Perm())
+		}
+	}
+	lr := newLineReader(f)
+	n := 0
+	for {
+		line, _, ended, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if line == nil || !ended {
+			return 0, errors.New("a line too long or cut short")
+		}
 		var r struct {
 			T   int64           `json:"t"`
 			Doc json.RawMessage `json:"doc"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || len(r.Doc) == 0 {
-			return nil, fmt.Errorf("malformed inbox line %q", truncateBytes(sc.Bytes(), 60))
+		if err := json.Unmarshal(line, &r); err != nil || checkDoc(r.Doc) != nil {
+			return 0, fmt.Errorf("malformed inbox line %q", truncateBytes(bytes.TrimSuffix(line, []byte{'\n'}), 60))
 		}
-		items = append(items, Item{Doc: r.Doc, CollectedAt: time.UnixMilli(r.T)})
+		n++
+		if add != nil {
+			if err := add(Item{Doc: r.Doc, CollectedAt: time.UnixMilli(r.T)}); err != nil {
+				return 0, err
+			}
+		}
 	}
-	return items, sc.Err()
 }
 
 func truncateBytes(b []byte, n int) []byte {
