@@ -79,7 +79,9 @@ type Env struct {
 // its own settings, which the CLI embeds as flags (kong tags beside them),
 // so adding a collector is one file, its test, and one field here. New
 // collectors prefix their flags with their name ("ssh-"); disk's and
-// network's keep the names they always had.
+// network's keep the names they always had. A collector with settings
+// that can be wrong has a Validate() error method, which kong calls at
+// parse time: a mistake is a usage error before anything runs.
 type Set struct {
 	CPU     CPU     `embed:""`
 	Mem     Mem     `embed:""`

@@ -36,6 +36,14 @@ type SSH struct {
 
 func (SSH) Name() string { return "ssh" }
 
+// Validate checks the settings before anything is collected.
+func (s SSH) Validate() error {
+	if s.HistorySince <= 0 || s.HistorySince > 31*24*time.Hour {
+		return fmt.Errorf("--ssh-history-since must be positive and at most 744h, got %s", s.HistorySince)
+	}
+	return nil
+}
+
 // Session sources.
 const (
 	sourceUtmp   = "utmp"

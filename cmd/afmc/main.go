@@ -46,6 +46,16 @@ const (
 // AFMC_CONFIG names another.
 const defaultConfig = "/etc/afmc/afmc.json"
 
+// Bounds of the numeric settings: a value outside is a usage error, never
+// an overflow or an allocation of whatever size was typed.
+const (
+	maxSpoolBytes  = 1 << 40 // 1 TiB of undelivered documents
+	maxBatch       = 10000   // documents per POST
+	maxInFlight    = 256     // requests at once
+	maxDuration    = 24 * time.Hour
+	maxSpoolMaxAge = 10 * 365 * 24 * time.Hour
+)
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
@@ -111,6 +121,9 @@ func (b *byteSize) UnmarshalText(text []byte) error {
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || n < 0 {
 		return fmt.Errorf("bad size %q: want a number with an optional KiB, MiB, GiB, K, M or G", string(text))
+	}
+	if n > maxSpoolBytes/mult {
+		return fmt.Errorf("size %q is over the most afmc allows, %s", string(text), output.IBytes(maxSpoolBytes))
 	}
 	*b = byteSize(n * mult)
 	return nil
@@ -266,9 +279,12 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 		name string
 		v    time.Duration
 	}{{"--lock-timeout", c.LockTimeout}, {"--collector-timeout", c.CollectorTimeout}, {"--timeout", c.Timeout}, {"--request-timeout", c.RequestTimeout}} {
-		if d.v <= 0 {
-			return usage("%s must be positive, got %s", d.name, d.v)
+		if d.v <= 0 || d.v > maxDuration {
+			return usage("%s must be positive and at most %s, got %s", d.name, maxDuration, d.v)
 		}
+	}
+	if c.SpoolMaxAge < 0 || c.SpoolMaxAge > maxSpoolMaxAge {
+		return usage("--spool-max-age must be between 0 (no bound) and %s, got %s", maxSpoolMaxAge, c.SpoolMaxAge)
 	}
 
 	cfg := runner.Config{
@@ -304,11 +320,11 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	case !c.Post:
 		cfg.Format = runner.FormatTable
 	}
-	if c.Batch < 1 {
-		return usage("--batch must be at least 1, got %d", c.Batch)
+	if c.Batch < 1 || c.Batch > maxBatch {
+		return usage("--batch must be between 1 and %d, got %d", maxBatch, c.Batch)
 	}
-	if c.MaxInFlight < 1 {
-		return usage("--max-in-flight must be at least 1, got %d", c.MaxInFlight)
+	if c.MaxInFlight < 1 || c.MaxInFlight > maxInFlight {
+		return usage("--max-in-flight must be between 1 and %d, got %d", maxInFlight, c.MaxInFlight)
 	}
 	if c.Post && !c.DryRun {
 		post, msg := c.postConfig(getenv, log)

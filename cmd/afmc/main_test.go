@@ -107,13 +107,20 @@ func TestUsageErrors(t *testing.T) {
 		{"nothing named", []string{"collect"}, nil, "nothing to collect: name a kind"},
 		{"kinds and --all", []string{"collect", "cpu", "--all"}, nil, "name kinds or --all, not both"},
 		{"bad duration", []string{"collect", "cpu", "--timeout", "soon"}, nil, "--timeout"},
-		{"zero timeout", []string{"collect", "cpu", "--lock-timeout=0s"}, nil, "--lock-timeout must be positive, got 0s"},
+		{"zero timeout", []string{"collect", "cpu", "--lock-timeout=0s"}, nil, "--lock-timeout must be positive and at most 24h0m0s, got 0s"},
 		{"post without token", []string{"collect", "cpu", "--post"}, nil, "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"},
 		{"post without cluster", []string{"collect", "cpu", "--post"}, map[string]string{"AFMC_TOKEN": "s3cret", "AFMC_CLUSTER": ""}, "--post needs --cluster"},
 		{"missing token file", []string{"collect", "cpu", "--post", "--token-file", "/nonexistent/token"}, nil, "--token-file: open /nonexistent/token"},
 		{"bad url", []string{"collect", "cpu", "--post", "--url", "ftp://x"}, map[string]string{"AFMC_TOKEN": "s3cret"}, "ftp"},
 		{"bad spool size", []string{"collect", "cpu", "--spool-max-bytes", "lots"}, nil, `bad size "lots"`},
 		{"bad env value", []string{"collect", "cpu"}, map[string]string{"AFMC_BATCH": "many"}, "--batch"},
+		{"huge batch", []string{"collect", "cpu", "--batch", "9223372036854775807"}, nil, "--batch must be between 1 and 10000"},
+		{"huge in flight", []string{"collect", "cpu", "--max-in-flight", "100000"}, nil, "--max-in-flight must be between 1 and 256"},
+		{"overflowing spool size", []string{"collect", "cpu", "--spool-max-bytes", "9000000000GiB"}, nil, "over the most afmc allows, 1.0TiB"},
+		{"negative spool age", []string{"collect", "cpu", "--spool-max-age=-1h"}, nil, "--spool-max-age must be between 0"},
+		{"huge timeout", []string{"collect", "cpu", "--timeout", "1000h"}, nil, "--timeout must be positive and at most 24h0m0s"},
+		{"collector setting", []string{"collect", "cpu", "--ssh-history-since", "0s"}, nil, "--ssh-history-since must be positive"},
+		{"salt on the command line", []string{"collect", "ssh", "--salt", "x"}, nil, "unknown flag --salt"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := map[string]string{}
