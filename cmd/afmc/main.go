@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/internal/safefile"
 	"github.com/atlas-af/afmc/output"
 	"github.com/atlas-af/afmc/runner"
 	"github.com/atlas-af/afmc/state"
@@ -144,10 +146,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	var c cli
 	builtin := collect.Set{}.List()
 	config := getenv("AFMC_CONFIG")
-	if config == "" {
+	named := config != ""
+	if !named {
 		config = defaultConfig
-	} else if _, err := os.Stat(config); err != nil {
-		fmt.Fprintf(stderr, "afmc: AFMC_CONFIG: %v\n", err)
+	}
+	settings, err := readConfig(config, named)
+	if err != nil {
+		fmt.Fprintf(stderr, "afmc: %v\n", err)
+		return exitUsage
+	}
+	fromFile, err := kong.JSON(bytes.NewReader(settings))
+	if err != nil {
+		fmt.Fprintf(stderr, "afmc: config file %s: %v\n", config, err)
 		return exitUsage
 	}
 	parser, err := kong.New(&c,
@@ -171,14 +181,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}),
 		// Later resolvers win: a flag beats the environment, which beats
 		// the config file.
-		kong.Configuration(kong.JSON, config),
-		kong.Resolvers(envResolver(getenv)),
+		kong.Resolvers(fromFile, envResolver(getenv)),
 	)
 	if err != nil {
-		fmt.Fprintf(stderr, "afmc: config file %v\n", err)
+		fmt.Fprintf(stderr, "afmc: %v\n", err)
 		return exitUsage
 	}
-	if err := checkConfigKeys(config, parser.Model.Node); err != nil {
+	if err := checkConfigKeys(settings, parser.Model.Node); err != nil {
 		fmt.Fprintf(stderr, "afmc: config file %s: %v\n", config, err)
 		return exitUsage
 	}
@@ -206,13 +215,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 }
 
+// readConfig reads the config file within a bound, refusing a FIFO, a
+// device or a directory. The default file may be absent; one named by
+// AFMC_CONFIG must exist.
+func readConfig(path string, named bool) ([]byte, error) {
+	b, err := safefile.Read(path, safefile.MaxConfig)
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.Is(err, fs.ErrNotExist) && !named:
+		return []byte("{}"), nil
+	case named:
+		return nil, fmt.Errorf("AFMC_CONFIG: %w", err)
+	}
+	return nil, fmt.Errorf("config file: %w", err)
+}
+
 // checkConfigKeys refuses a setting no flag has: kong would ignore a
 // misspelt "clustr" without a word.
-func checkConfigKeys(path string, root *kong.Node) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil // absent or unreadable: kong.Configuration skipped it too
-	}
+func checkConfigKeys(b []byte, root *kong.Node) error {
 	var settings map[string]json.RawMessage
 	if err := json.Unmarshal(b, &settings); err != nil {
 		return err
@@ -346,7 +367,7 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 func (c *collectCmd) usersStep(getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
 	salt := getenv("AFMC_SALT")
 	if c.Users.SaltFile != "" {
-		b, err := os.ReadFile(c.Users.SaltFile)
+		b, err := safefile.Read(c.Users.SaltFile, safefile.MaxSalt)
 		if err != nil {
 			return nil, fmt.Sprintf("--salt-file: %v", err)
 		}
@@ -365,7 +386,7 @@ func (c *collectCmd) usersStep(getenv func(string) string, loginNode string, log
 func (c *collectCmd) postConfig(getenv func(string) string, log *slog.Logger) (*runner.PostConfig, string) {
 	token := strings.TrimSpace(getenv("AFMC_TOKEN"))
 	if c.TokenFile != "" {
-		b, err := os.ReadFile(c.TokenFile)
+		b, err := safefile.Read(c.TokenFile, safefile.MaxToken)
 		if err != nil {
 			return nil, fmt.Sprintf("--token-file: %v", err)
 		}
