@@ -297,25 +297,32 @@ func (s *Sender) SendSeq(ctx context.Context, items iter.Seq[Item], ack func(ids
 	var cur *batch
 	left := make([]uint64, 0, 512) // ids not dispatched: acked Pending in groups
 	stopping := false
+	// keep moves the current batch's ids to left; it is not sent.
+	keep := func() {
+		for _, d := range cur.docs {
+			left = append(left, d.id)
+		}
+		cur.release()
+		cur = nil
+	}
 	dispatch := func() {
 		select {
 		case work <- cur:
+			cur = nil
 		case <-ctx.Done():
 			stopping = true
+			keep()
 		case <-r.stopCh:
 			stopping = true
+			keep()
 		}
-		if stopping {
-			for _, d := range cur.docs {
-				left = append(left, d.id)
-			}
-			cur.release()
-		}
-		cur = nil
 	}
 	for it := range items {
 		if !stopping && (ctx.Err() != nil || r.stopped.Load()) {
 			stopping = true
+			if cur != nil {
+				keep()
+			}
 		}
 		if stopping {
 			if left = append(left, it.ID); len(left) >= cap(left) {

@@ -126,6 +126,10 @@ func TestSpoolOpenOverBoundStaysSmall(t *testing.T) {
 	const n = 40_000 // about 9 MB
 	total := writeSpool(t, dir, n)
 	limits := SpoolLimits{MaxBytes: total / 10}
+	fi, err := os.Stat(filepath.Join(dir, SpoolName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var s *Spool
 	var logs bytes.Buffer
 	alloc := bytesAllocated(func() {
@@ -136,10 +140,6 @@ func TestSpoolOpenOverBoundStaysSmall(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { kill(s) })
-	fi, err := os.Stat(filepath.Join(dir, SpoolName))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if alloc > uint64(fi.Size())/4 && alloc > 2<<20 {
 		t.Errorf("opening a %d-byte spool allocated %d bytes, want far less than its size", fi.Size(), alloc)
 	}
