@@ -7,7 +7,6 @@ import (
 	"io"
 	"iter"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -342,7 +341,12 @@ func (b *budget) drop(rec record) bool {
 // dropCount counts dropped documents by kind, for one log line.
 type dropCount struct {
 	n, snapshots, events int
-	kinds                map[string]int
+	kinds                []kindCount // a few kinds: a list beats a map
+}
+
+type kindCount struct {
+	kind string
+	n    int
 }
 
 // maxKinds bounds the kinds named in a log line (a tampered spool could
@@ -356,24 +360,36 @@ func (d *dropCount) add(rec record) {
 	} else {
 		d.snapshots++
 	}
-	if d.kinds == nil {
-		d.kinds = map[string]int{}
+	kb := docKindBytes(rec.Doc)
+	for i := range d.kinds {
+		if d.kinds[i].kind == string(kb) { // no allocation for a kind seen before
+			d.kinds[i].n++
+			return
+		}
 	}
-	k := docKind(rec.Doc)
-	if _, ok := d.kinds[k]; !ok && len(d.kinds) >= maxKinds {
+	k := string(kb)
+	if len(d.kinds) >= maxKinds {
 		k = "other"
 	}
-	d.kinds[k]++
+	for i := range d.kinds {
+		if d.kinds[i].kind == k {
+			d.kinds[i].n++
+			return
+		}
+	}
+	d.kinds = append(d.kinds, kindCount{k, 1})
 }
 
 // String is "CPU=3 condorjob=120", kinds sorted.
 func (d dropCount) String() string {
+	kinds := slices.Clone(d.kinds)
+	slices.SortFunc(kinds, func(a, b kindCount) int { return strings.Compare(a.kind, b.kind) })
 	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(d.kinds)) {
+	for _, k := range kinds {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s=%d", k, d.kinds[k])
+		fmt.Fprintf(&b, "%s=%d", k.kind, k.n)
 	}
 	return b.String()
 }

@@ -12,20 +12,25 @@ import (
 // spoolBenchItems returns n afmc DISK documents of about 200 bytes, with
 // varying numbers, as the collectors produce them (no ids yet).
 func spoolBenchItems(n int) []Item {
-	const total = 1883690205184
-	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	items := make([]Item, n)
 	for i := range items {
-		used := int64(92355981312 + int64(i)*7919*4096)
-		free := total - used - 95713468032
-		items[i] = Item{
-			Doc: fmt.Appendf(nil, `{"kind":"DISK","cluster":"UC-AF","login_node":"login%02d.af.uchicago.edu","mount":"/data%d",`+
-				`"device":"/dev/sd%c1","total":%d,"used":%d,"free":%d,"utilization":%.3f}`,
-				i%8+1, i%16, 'a'+rune(i%26), int64(total), used, free, float64(used)/total),
-			CollectedAt: at.Add(time.Duration(i) * time.Millisecond),
-		}
+		items[i] = spoolBenchItem(i)
 	}
 	return items
+}
+
+// spoolBenchItem is the i-th of spoolBenchItems.
+func spoolBenchItem(i int) Item {
+	const total = 1883690205184
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	used := int64(92355981312 + int64(i)*7919*4096)
+	free := total - used - 95713468032
+	return Item{
+		Doc: fmt.Appendf(nil, `{"kind":"DISK","cluster":"UC-AF","login_node":"login%02d.af.uchicago.edu","mount":"/data%d",`+
+			`"device":"/dev/sd%c1","total":%d,"used":%d,"free":%d,"utilization":%.3f}`,
+			i%8+1, i%16, 'a'+rune(i%26), int64(total), used, free, float64(used)/total),
+		CollectedAt: at.Add(time.Duration(i) * time.Millisecond),
+	}
 }
 
 // BenchmarkDeliverSpooled measures one run's delivery with the spool in the

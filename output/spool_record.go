@@ -130,18 +130,18 @@ func cutUint(b []byte) (uint64, []byte, bool) {
 
 // docKind is the document's "kind" field, found by a scan (afmc writes it
 // first), not by decoding the document.
-func docKind(doc []byte) string {
+func docKindBytes(doc []byte) []byte {
 	const key = `"kind":"`
 	i := bytes.Index(doc, []byte(key))
 	if i < 0 {
-		return "unknown"
+		return []byte("unknown")
 	}
 	v := doc[i+len(key):]
 	j := bytes.IndexByte(v, '"')
 	if j < 0 || j > 64 {
-		return "unknown"
+		return []byte("unknown")
 	}
-	return string(v[:j])
+	return v[:j]
 }
 
 // checkDoc tells whether doc can be spooled as one line.

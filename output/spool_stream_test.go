@@ -97,7 +97,8 @@ func writeSpool(t testing.TB, dir string, n int) int64 {
 	defer f.Close()
 	var buf []byte
 	var docBytes int64
-	for i, it := range spoolBenchItems(n) {
+	for i := range n {
+		it := spoolBenchItem(i)
 		kind := "DISK"
 		delta := i%5 == 4
 		if delta {
