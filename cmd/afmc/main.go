@@ -4,19 +4,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/signal"
-	"reflect"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -43,11 +39,6 @@ const (
 	exitLocked      = 4 // another run held the state lock for longer than --lock-timeout
 )
 
-// defaultConfig is read when it exists: settings as JSON, keys named as
-// the flags ({"cluster": "UC-AF", "token_file": "/etc/afmc/token"}).
-// AFMC_CONFIG names another.
-const defaultConfig = "/etc/afmc/afmc.json"
-
 // Bounds of the numeric settings: a value outside is a usage error, never
 // an overflow or an allocation of whatever size was typed.
 const (
@@ -64,6 +55,7 @@ var version = ""
 // cli is the command line. Every flag can also be set as AFMC_<FLAG> or in
 // the config file.
 type cli struct {
+	Config   string `help:"The YAML config file (default: ${config}, when it exists)." placeholder:"FILE" type:"path"`
 	LogLevel string `help:"Log level: debug, info, warn, error. Logs go to stderr." enum:"debug,info,warn,error" default:"warn"`
 	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
 
@@ -145,31 +137,21 @@ type exitPanic int
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
 	var c cli
 	builtin := collect.Set{}.List()
-	config := getenv("AFMC_CONFIG")
-	named := config != ""
-	if !named {
-		config = defaultConfig
-	}
-	settings, err := readConfig(config, named)
+	fromFile, err := loadConfig(configPath(args, getenv))
 	if err != nil {
 		fmt.Fprintf(stderr, "afmc: %v\n", err)
-		return exitUsage
-	}
-	fromFile, err := kong.JSON(bytes.NewReader(settings))
-	if err != nil {
-		fmt.Fprintf(stderr, "afmc: config file %s: %v\n", config, err)
 		return exitUsage
 	}
 	parser, err := kong.New(&c,
 		kong.Name("afmc"),
 		kong.Description("Analysis Facility Metrics Collector: collects usage documents once and prints or posts them.\n\n"+
-			"Every flag can also be set as AFMC_<FLAG> or in the JSON config file "+defaultConfig+
-			" (AFMC_CONFIG names another), keys named as the flags with _ for -. "+
+			"Every flag can also be set as AFMC_<FLAG> or in the YAML config file "+defaultConfig+
+			" (--config or AFMC_CONFIG names another), keys named as the flags with _ for -. "+
 			"The token comes from --token-file or AFMC_TOKEN, never the command line."),
 		kong.DefaultEnvars("AFMC"),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
-		kong.Vars{"kinds": strings.Join(collect.KindNames(builtin), ", ")},
+		kong.Vars{"kinds": strings.Join(collect.KindNames(builtin), ", "), "config": defaultConfig},
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.ExplicitGroups([]kong.Group{
 			{Key: "disk", Title: "Disk (disk):"},
@@ -187,8 +169,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "afmc: %v\n", err)
 		return exitUsage
 	}
-	if err := checkConfigKeys(settings, parser.Model.Node); err != nil {
-		fmt.Fprintf(stderr, "afmc: config file %s: %v\n", config, err)
+	if err := fromFile.check(parser.Model); err != nil {
+		fmt.Fprintf(stderr, "afmc: %v\n", err)
 		return exitUsage
 	}
 	defer func() {
@@ -213,58 +195,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	default:
 		return c.Collect.run(ctx, stdout, stderr, getenv, log)
 	}
-}
-
-// readConfig reads the config file within a bound, refusing a FIFO, a
-// device or a directory. The default file may be absent; one named by
-// AFMC_CONFIG must exist.
-func readConfig(path string, named bool) ([]byte, error) {
-	b, err := safefile.Read(path, safefile.MaxConfig)
-	switch {
-	case err == nil:
-		return b, nil
-	case errors.Is(err, fs.ErrNotExist) && !named:
-		return []byte("{}"), nil
-	case named:
-		return nil, fmt.Errorf("AFMC_CONFIG: %w", err)
-	}
-	return nil, fmt.Errorf("config file: %w", err)
-}
-
-// checkConfigKeys refuses a setting no flag has: kong would ignore a
-// misspelt "clustr" without a word.
-func checkConfigKeys(b []byte, root *kong.Node) error {
-	var settings map[string]json.RawMessage
-	if err := json.Unmarshal(b, &settings); err != nil {
-		return err
-	}
-	// The key forms kong's JSON resolver reads: token_file or tokenFile.
-	flags := map[string]*kong.Flag{}
-	var walk func(n *kong.Node)
-	walk = func(n *kong.Node) {
-		for _, f := range n.Flags {
-			flags[strings.ReplaceAll(f.Name, "-", "_")] = f
-			parts := strings.Split(f.Name, "-")
-			for i := 1; i < len(parts); i++ {
-				parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
-			}
-			flags[strings.Join(parts, "")] = f
-		}
-		for _, c := range n.Children {
-			walk(c)
-		}
-	}
-	walk(root)
-	for key, raw := range settings {
-		f, ok := flags[key]
-		switch {
-		case !ok:
-			return fmt.Errorf("unknown setting %q (settings are named as the flags, with _ for -: cluster, token_file, mount, ...)", key)
-		case f.Target.Type() == reflect.TypeFor[time.Duration]() && !bytes.HasPrefix(raw, []byte(`"`)):
-			return fmt.Errorf("setting %q: write durations as strings such as \"30s\", not %s", key, raw)
-		}
-	}
-	return nil
 }
 
 // envResolver makes kong read AFMC_* through getenv rather than the process

@@ -283,8 +283,15 @@ func TestConfigFile(t *testing.T) {
 	dir, env := hostFixture(t)
 	delete(env, "AFMC_CLUSTER")
 	delete(env, "AFMC_LOGIN_NODE")
-	cfg := filepath.Join(dir, "afmc.json")
-	os.WriteFile(cfg, []byte(`{"cluster": "FROM-CONFIG", "loginNode": "cfg-node", "mount": ["/data", "/home"], "lock_timeout": "5s"}`), 0o600)
+	cfg := filepath.Join(dir, "afmc.yaml")
+	os.WriteFile(cfg, []byte(`# site settings
+cluster: FROM-CONFIG   # the cluster field
+login_node: cfg-node
+mount:
+  - /data
+  - /home
+lock_timeout: 5s
+`), 0o600)
 	env["AFMC_CONFIG"] = cfg
 
 	r := afmc(t, env, "collect", "cpu", "disk", "--json")
@@ -292,7 +299,8 @@ func TestConfigFile(t *testing.T) {
 	if r.code != 0 || len(ds) != 3 || ds[0]["cluster"] != "FROM-CONFIG" || ds[0]["login_node"] != "cfg-node" || ds[2]["mount"] != "/home" {
 		t.Fatalf("settings from the file: exit %d, %v, %s", r.code, ds, r.stderr)
 	}
-	// A flag beats the environment, which beats the file.
+	// A flag beats the environment, which beats the file, which beats the
+	// defaults.
 	env["AFMC_CLUSTER"] = "FROM-ENV"
 	if ds := docs(t, afmc(t, env, "collect", "cpu", "--json").stdout); ds[0]["cluster"] != "FROM-ENV" {
 		t.Errorf("environment over file: %v", ds)
@@ -300,22 +308,50 @@ func TestConfigFile(t *testing.T) {
 	if ds := docs(t, afmc(t, env, "collect", "cpu", "--json", "--cluster", "FROM-FLAG").stdout); ds[0]["cluster"] != "FROM-FLAG" {
 		t.Errorf("flag over environment: %v", ds)
 	}
+	delete(env, "AFMC_CLUSTER")
+	os.WriteFile(cfg, []byte("login_node: cfg-node\n"), 0o600)
+	if ds := docs(t, afmc(t, env, "collect", "cpu", "--json").stdout); ds[0]["cluster"] != "" || ds[0]["login_node"] != "cfg-node" {
+		t.Errorf("file over defaults: %v", ds)
+	}
+	// --config beats AFMC_CONFIG; the JSON config of earlier versions reads.
+	other := filepath.Join(dir, "other.json")
+	os.WriteFile(other, []byte(`{"cluster": "FROM-JSON", "loginNode": "json-node", "mount": ["/data"]}`), 0o600)
+	r = afmc(t, env, "--config", other, "collect", "cpu", "disk", "--json")
+	if ds := docs(t, r.stdout); len(ds) != 2 || ds[0]["cluster"] != "FROM-JSON" || ds[0]["login_node"] != "json-node" {
+		t.Errorf("--config with a JSON file: %v %s", ds, r.stderr)
+	}
+	if ds := docs(t, afmc(t, env, "collect", "--config="+other, "cpu", "--json").stdout); len(ds) != 1 || ds[0]["cluster"] != "FROM-JSON" {
+		t.Errorf("--config= after the command: %v", ds)
+	}
 
 	for _, tt := range []struct{ content, wantErr string }{
-		{`{"clustr": "X"}`, `unknown setting "clustr"`},
-		{`{"cluster": `, "config file " + cfg},
-		{`{"batch": "many"}`, "--batch"},
-		{`{"token-file": "/t"}`, `unknown setting "token-file"`},
-		{`{"timeout": 30}`, `setting "timeout": write durations as strings such as "30s"`},
+		{"clustr: X\n", `line 1: unknown setting "clustr"`},
+		{"cluster: [\n", "config file " + cfg},
+		{"batch: many\n", "--batch"},
+		{"token-file: /t\n", `unknown setting "token-file"`},
+		{"timeout: 30\n", `line 1: setting "timeout": write durations with a unit, such as "30s" or 5m, not 30`},
+		{"token: s3cret-token-value\n", "the token does not belong in the config file"},
+		{"salt: x\n", "the salt does not belong in the config file"},
+		{"mount:\n  path: /x\n", `setting "mount": want a value or a list, not a mapping`},
+		{"- cluster\n", "want settings as key: value lines, not a list"},
+		{"cluster: a\ncluster: b\n", "already defined"},
 	} {
 		os.WriteFile(cfg, []byte(tt.content), 0o600)
 		r := afmc(t, env, "collect", "cpu")
 		if r.code != exitUsage || !strings.Contains(r.stderr, tt.wantErr) {
-			t.Errorf("config %s: exit %d, stderr %q, want %q", tt.content, r.code, r.stderr, tt.wantErr)
+			t.Errorf("config %q: exit %d, stderr %q, want %q", tt.content, r.code, r.stderr, tt.wantErr)
+		}
+		if strings.Contains(r.stderr, "s3cret") {
+			t.Errorf("the token from the file reached the log: %q", r.stderr)
 		}
 	}
-	env["AFMC_CONFIG"] = filepath.Join(dir, "missing.json")
-	if r := afmc(t, env, "collect", "cpu"); r.code != exitUsage || !strings.Contains(r.stderr, "AFMC_CONFIG") {
+	// An empty file, or one of comments only, sets nothing.
+	os.WriteFile(cfg, []byte("# nothing yet\n"), 0o600)
+	if r := afmc(t, env, "collect", "cpu", "--json"); r.code != 0 {
+		t.Errorf("comments only: exit %d %s", r.code, r.stderr)
+	}
+	env["AFMC_CONFIG"] = filepath.Join(dir, "missing.yaml")
+	if r := afmc(t, env, "collect", "cpu"); r.code != exitUsage || !strings.Contains(r.stderr, "missing.yaml: no such file") {
 		t.Errorf("missing AFMC_CONFIG file: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
