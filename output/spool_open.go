@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/atlas-af/afmc/state"
 	"io"
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/atlas-af/afmc/state"
 )
 
 // Opening the spool: sizing it, applying the limits, rewriting it.
