@@ -206,7 +206,8 @@ func (r *condorRun) scope() []string {
 // The exit status is checked as well as the output: a failed query may
 // leave a valid-looking prefix.
 func (r *condorRun) query(tool string, args []string, fn func(*condorAd) error) error {
-	cmd := extcmd.Cmd{Path: r.c.program(tool), Args: args}
+	var stderr extcmd.Tail
+	cmd := extcmd.Cmd{Path: r.c.program(tool), Args: args, Stderr: &stderr}
 	var ad condorAd
 	truncated, bad := false, 0
 	err := extcmd.Stream(r.ctx, cmd, func(out io.Reader) error {
@@ -240,6 +241,11 @@ func (r *condorRun) query(tool string, args []string, fn func(*condorAd) error) 
 		return fmt.Errorf("%s: %w (exit status 0)", tool, errTruncated)
 	case bad > 0:
 		return fmt.Errorf("%s: %d ads were not valid JSON and were left out", tool, bad)
+	}
+	// With -global, a schedd that does not answer is only a line on
+	// stderr: the others' ads count, and its absence is an error.
+	if m := failedFetch.FindStringSubmatch(stderr.String()); m != nil {
+		return fmt.Errorf("%s: schedd %s (%s) did not answer; the other schedds were counted: %s", tool, extcmd.Printable(m[2]), extcmd.Printable(m[1]), stderr.String())
 	}
 	return nil
 }

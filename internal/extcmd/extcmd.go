@@ -30,6 +30,10 @@ type Cmd struct {
 	// MaxStdout bounds what Output reads (0: 64 MiB). Stream is not bounded:
 	// its reader decides how much to read.
 	MaxStdout int64
+	// Stderr, when set, gets a copy of what the program writes to stderr,
+	// for programs that report a partial failure with exit status 0
+	// (condor_q -global). A Tail bounds it.
+	Stderr io.Writer
 }
 
 // Error is a program that ran and failed, or could not be started.
@@ -101,8 +105,11 @@ func Stream(ctx context.Context, c Cmd, read func(io.Reader) error) error {
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	// A grandchild that keeps stdout open must not hold Wait forever.
 	cmd.WaitDelay = 2 * time.Second
-	var stderr tailBuffer
+	var stderr Tail
 	cmd.Stderr = &stderr
+	if c.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(&stderr, c.Stderr)
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return &Error{Cmd: name, ExitCode: -1, Err: err}
@@ -140,10 +147,10 @@ func describe(c Cmd) string {
 	return Printable(s)
 }
 
-// tailBuffer keeps the last stderrKeep bytes written to it.
-type tailBuffer struct{ b []byte }
+// Tail keeps the last 4 KiB written to it.
+type Tail struct{ b []byte }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *Tail) Write(p []byte) (int, error) {
 	t.b = append(t.b, p...)
 	if len(t.b) > stderrKeep {
 		t.b = append(t.b[:0], t.b[len(t.b)-stderrKeep:]...)
@@ -153,7 +160,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 
 // String is the kept stderr on one line: lines joined with " | ", control
 // characters escaped.
-func (t *tailBuffer) String() string {
+func (t *Tail) String() string {
 	lines := bytes.Split(bytes.TrimSpace(t.b), []byte("\n"))
 	var kept []string
 	for _, l := range lines {
