@@ -16,18 +16,56 @@ import (
 	"github.com/atlas-af/afmc/document"
 )
 
-// WriteNDJSON writes one compact JSON document per line, for jq.
+// Printer writes documents to stdout as they come. encoded is the
+// document's JSON, made once for printing and spooling alike.
+type Printer interface {
+	Print(d document.Document, encoded []byte) error
+	// Close writes what is held back (a table's rows) and flushes.
+	Close() error
+}
+
+// NDJSON prints one compact JSON document per line, for jq, as they come.
+func NDJSON(w io.Writer) Printer { return ndjson{bufio.NewWriter(w)} }
+
+type ndjson struct{ w *bufio.Writer }
+
+func (p ndjson) Print(_ document.Document, b []byte) error {
+	p.w.Write(b)
+	return p.w.WriteByte('\n')
+}
+
+func (p ndjson) Close() error { return p.w.Flush() }
+
+// Table prints a table for a person at a terminal. Its columns are
+// aligned over every row, so the rows are held until Close: for a pool's
+// worth of jobs, use NDJSON.
+func Table(w io.Writer) Printer { return &table{w: w} }
+
+type table struct {
+	w    io.Writer
+	docs []document.Document
+}
+
+func (p *table) Print(d document.Document, _ []byte) error {
+	p.docs = append(p.docs, d)
+	return nil
+}
+
+func (p *table) Close() error { return WriteTable(p.w, p.docs) }
+
+// WriteNDJSON writes one compact JSON document per line.
 func WriteNDJSON(w io.Writer, docs []document.Document) error {
-	bw := bufio.NewWriter(w)
+	p := NDJSON(w)
 	for _, d := range docs {
 		b, err := json.Marshal(d)
 		if err != nil {
 			return fmt.Errorf("encoding %s document: %w", d.Kind(), err)
 		}
-		bw.Write(b)
-		bw.WriteByte('\n')
+		if err := p.Print(d, b); err != nil {
+			return err
+		}
 	}
-	return bw.Flush()
+	return p.Close()
 }
 
 // commonKeys are shown once in the table's title instead of on every row.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/collect"
-	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/output"
 	"github.com/atlas-af/afmc/state"
 	"github.com/atlas-af/afmc/users"
@@ -72,6 +71,9 @@ func (r Report) Undelivered() bool {
 
 // Run does one run. It never stops early for a failing collector or an
 // unusable state: whatever could be collected is printed and sent.
+// Documents flow from the collectors to stdout and the spool as they are
+// made, and are sent from the spool: memory does not grow with their
+// number.
 func Run(ctx context.Context, cfg Config) Report {
 	log := cfg.Env.Log
 	var rep Report
@@ -80,134 +82,122 @@ func Run(ctx context.Context, cfg Config) Report {
 		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
 		defer cancel()
 	}
+	p := &pipeline{ctx: ctx, log: log, rep: &rep, users: cfg.Users, post: cfg.Post != nil && !cfg.DryRun}
+	switch cfg.Format {
+	case FormatJSON:
+		p.print = output.NDJSON(cfg.Stdout)
+	case FormatTable:
+		p.print = output.Table(cfg.Stdout)
+	}
 
-	var store *state.Store
-	var sections map[string]json.RawMessage
-	var err error
-	if cfg.DryRun {
-		// Read under a shared lock; nothing in the state dir changes.
-		if sections, _, err = state.Peek(ctx, cfg.StateDir, cfg.LockTimeout, log); err != nil {
-			rep.StateErr = err
-			log.Error("dry run without state: interval figures are left out", "error", err)
-		}
-	} else if store, err = state.Open(ctx, cfg.StateDir, cfg.LockTimeout, log); err != nil {
-		rep.StateErr = err
-		log.Error("running without state: network and disk I/O figures are left out this run", "error", err)
-	} else {
+	store, sections := openState(ctx, cfg, &rep)
+	if store != nil {
 		defer func() {
 			if err := store.Close(); err != nil {
 				log.Warn("state", "error", err)
 			}
 		}()
-		sections = store.Sections()
 	}
+	// Every run but a dry one opens the spool, --post or not: opening
+	// clears what a killed run left uncommitted, which this run's save
+	// would otherwise make look committed. If it cannot, the state is not
+	// saved.
+	canSave := store != nil
+	if store != nil {
+		limits := output.SpoolLimits{}
+		if cfg.Post != nil {
+			limits = cfg.Post.Spool
+		}
+		spool, err := output.OpenSpool(store.Dir(), store.Generation(), limits, cfg.Env.Now(), log)
+		if err != nil {
+			rep.StateErr, canSave = err, false
+			log.Error("state not saved: the spool cannot be opened; the next run collects this interval again", "error", err)
+		} else {
+			p.spool, p.gen = spool, store.NextGeneration()
+			defer func() {
+				if err := spool.Close(); err != nil {
+					log.Error("spool", "error", err)
+				}
+			}()
+		}
+	} else if p.post && errors.Is(rep.StateErr, state.ErrLockTimeout) {
+		// The run holding the lock may be sending for a while: leave this
+		// run's documents in an inbox for it, or the next run.
+		if p.inbox, p.inboxErr = output.NewInbox(cfg.StateDir, cfg.Env.Now()); p.inboxErr != nil {
+			log.Error("cannot leave documents in the spool inbox; sending them without a copy", "error", p.inboxErr)
+		}
+	}
+	spool := p.spool // p.spool becomes nil if it fails mid-run
 
-	var docs []document.Document
-	outcomes := collect.Run(ctx, cfg.Env, cfg.Collectors, sections, cfg.CollectorTimeout, cfg.SkipUnavailable,
-		func(d document.Document) error {
-			docs = append(docs, d)
-			return nil
-		})
+	outcomes := collect.Run(ctx, cfg.Env, cfg.Collectors, sections, cfg.CollectorTimeout, cfg.SkipUnavailable, p.emit)
 	for _, o := range outcomes {
 		if o.Err != nil {
 			rep.FailedCollector = append(rep.FailedCollector, o.Err)
 			log.Error("collector failed", "error", o.Err)
 		}
 	}
-	if cfg.Users != nil {
-		var err error
-		if docs, err = cfg.Users.Apply(ctx, docs); err != nil {
-			rep.FailedCollector = append(rep.FailedCollector, fmt.Errorf("users step: %w", err))
-			log.Error("documents naming users left out", "error", err)
-		}
-	}
-	rep.Collected = len(docs)
-
-	switch cfg.Format {
-	case FormatJSON:
-		rep.PrintErr = output.WriteNDJSON(cfg.Stdout, docs)
-	case FormatTable:
-		rep.PrintErr = output.WriteTable(cfg.Stdout, docs)
-	}
-	if rep.PrintErr != nil {
-		log.Error("writing documents to stdout", "error", rep.PrintErr)
-	}
-
+	p.finish()
 	if cfg.DryRun {
 		return rep
 	}
-
-	items, err := toItems(docs)
-	if err != nil {
-		// Cannot happen with the collectors' own value types; say so loudly.
-		log.Error("encoding documents", "error", err)
-	}
-
-	if store == nil {
-		if cfg.Post == nil {
-			return rep
-		}
-		if errors.Is(rep.StateErr, state.ErrLockTimeout) {
-			// The run holding the lock may be sending for a while: leave
-			// these documents in the inbox for it, or the next run.
-			_, err := output.WriteInbox(cfg.StateDir, items, cfg.Env.Now())
-			if err == nil {
-				rep.Spooled = len(items)
-				log.Warn("documents left in the spool inbox for the run holding the lock, or the next one", "documents", len(items), "dir", cfg.StateDir)
-				return rep
-			}
-			log.Error("cannot leave documents in the spool inbox; sending them without a copy", "error", err)
-		}
-		deliverUnspooled(ctx, cfg, items, &rep)
-		return rep
-	}
-
-	// Every run opens the spool, --post or not: opening clears what a killed
-	// run left uncommitted, which this run's save would otherwise make look
-	// committed. If it cannot, the state is not saved.
-	limits := output.SpoolLimits{}
-	if cfg.Post != nil {
-		limits = cfg.Post.Spool
-	}
-	spool, err := output.OpenSpool(store.Dir(), store.Generation(), limits, cfg.Env.Now(), log)
-	canSave := err == nil
-	if err != nil {
-		rep.StateErr = err
-		log.Error("state not saved: the spool cannot be opened; the next run collects this interval again", "error", err)
-		spool = nil
-	}
-	if spool != nil && cfg.Post != nil {
+	if p.spool != nil && p.post {
 		// Write-ahead: the documents are on disk before the state that
 		// produced them is saved and before their first send.
-		if _, err := spool.Append(items, store.NextGeneration()); err != nil {
-			log.Error("spool unusable: sending this run's documents without keeping a copy", "error", err)
-			spool = nil
+		if err := p.spool.Commit(); err != nil {
+			p.spoolFailed(err)
+		}
+	}
+	if p.broken != nil {
+		canSave = false
+		if rep.StateErr == nil {
+			rep.StateErr = fmt.Errorf("spool: %w", p.broken)
 		}
 	}
 
 	saved := false
-	committed := store.Generation()
+	committed := uint64(0)
+	if store != nil {
+		committed = store.Generation()
+	}
 	if canSave {
 		for _, o := range outcomes {
 			store.SetSection(o.Name, o.State)
 		}
 		if err := store.Save(cfg.Env.Now()); err != nil {
 			rep.StateErr = err
-			log.Error("state not saved: this run's NETWORK and disk I/O figures are not sent, the next run collects their interval again", "error", err)
+			log.Error("state not saved: this run's NETWORK, disk I/O, login history and finished jobs are not sent, the next run collects them again", "error", err)
 		} else {
 			saved, committed = true, store.Generation()
 		}
 	}
 
-	switch {
-	case cfg.Post == nil:
-	case spool != nil:
+	if !p.post {
+		if errors.Is(rep.StateErr, state.ErrLockTimeout) {
+			log.Warn("another run holds the state lock: network and disk I/O figures are left out this run", "error", rep.StateErr)
+		}
+		return rep
+	}
+	if p.inbox != nil {
+		if _, err := p.inbox.Commit(); err != nil {
+			log.Error("cannot leave documents in the spool inbox: lost", "error", err, "documents", rep.Spooled)
+			rep.Lost += rep.Spooled
+			rep.Spooled = 0
+		} else {
+			// One line: this heals by itself.
+			log.Warn("another run holds the state lock: documents left in the spool inbox for it, or the next run",
+				"documents", rep.Spooled, "dir", cfg.StateDir)
+		}
+	}
+	if spool != nil {
+		// Even when it failed mid-run, what it held before this run is
+		// still there, and goes out first.
 		deliverSpooled(ctx, cfg, spool, committed, &rep)
-	default:
-		// No spool: send what is valid without a copy. Deltas are valid
-		// only if the state they were computed against was saved.
-		var valid []output.Item
-		for _, it := range items {
+	}
+	if len(p.held) > 0 {
+		// Without a spool, deltas are valid only if the state they were
+		// computed against was saved.
+		valid := p.held[:0]
+		for _, it := range p.held {
 			if saved || !it.Delta {
 				valid = append(valid, it)
 			}
@@ -217,31 +207,42 @@ func Run(ctx context.Context, cfg Config) Report {
 	return rep
 }
 
-func toItems(docs []document.Document) ([]output.Item, error) {
-	items := make([]output.Item, 0, len(docs))
-	var errs []error
-	for _, d := range docs {
-		b, err := json.Marshal(d)
+// openState takes the lock and reads the state, or, for a dry run, only
+// reads it. A state that cannot be had is the run's state error: the
+// documents that need none still go out.
+func openState(ctx context.Context, cfg Config, rep *Report) (*state.Store, map[string]json.RawMessage) {
+	log := cfg.Env.Log
+	if cfg.DryRun {
+		// Read under a shared lock; nothing in the state dir changes.
+		sections, _, err := state.Peek(ctx, cfg.StateDir, cfg.LockTimeout, log)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s document: %w", d.Kind(), err))
-			continue
+			rep.StateErr = err
+			log.Error("dry run without state: interval figures are left out", "error", err)
 		}
-		items = append(items, output.Item{Doc: b, CollectedAt: d.Time, Delta: d.Delta})
+		return nil, sections
 	}
-	return items, errors.Join(errs...)
+	store, err := state.Open(ctx, cfg.StateDir, cfg.LockTimeout, log)
+	if err != nil {
+		rep.StateErr = err
+		if !errors.Is(err, state.ErrLockTimeout) { // said once, at the end
+			log.Error("running without state: network and disk I/O figures are left out this run", "error", err)
+		}
+		return nil, nil
+	}
+	return store, store.Sections()
 }
 
-// deliverSpooled sends what the spool holds, oldest first, and rewrites it
-// without what was settled.
+// deliverSpooled sends what the spool holds, oldest first, read back from
+// the file; Close (deferred by Run) rewrites it without what was settled.
 func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, committed uint64, rep *Report) {
 	log := cfg.Env.Log
-	rep.Dropped = spool.Dropped
-	stats := cfg.Post.Sender.Send(ctx, spool.Pending(committed), spool.Ack)
-	rep.Delivered, rep.Rejected = stats.Delivered, stats.Rejected
-	if err := spool.Close(); err != nil {
-		log.Error("spool", "error", err)
+	rep.Dropped = spool.Dropped // at open, and for the bound once this run's documents were added
+	stats := cfg.Post.Sender.SendSeq(ctx, spool.Items(committed), spool.Ack)
+	rep.Delivered, rep.Rejected = rep.Delivered+stats.Delivered, rep.Rejected+stats.Rejected
+	if err := spool.Err(); err != nil {
+		log.Error("reading the spool back", "error", err)
 	}
-	rep.Spooled = len(spool.Pending(committed)) // a void delta of this run is not waiting for anything
+	rep.Spooled += spool.Waiting(committed) // a void delta of this run is not waiting for anything
 	if rep.Spooled > 0 {
 		// The one line cron mails when the endpoint is down: say why.
 		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", stats.LastFailure)
@@ -255,8 +256,10 @@ func deliverUnspooled(ctx context.Context, cfg Config, items []output.Item, rep 
 		items[i].ID = uint64(i + 1)
 	}
 	stats := cfg.Post.Sender.Send(ctx, items, nil)
-	rep.Delivered, rep.Rejected, rep.Lost = stats.Delivered, stats.Rejected, stats.Pending
-	if rep.Lost > 0 {
-		cfg.Env.Log.Error("documents not delivered and not spooled: lost", "documents", rep.Lost)
+	rep.Delivered += stats.Delivered
+	rep.Rejected += stats.Rejected
+	rep.Lost += stats.Pending
+	if stats.Pending > 0 {
+		cfg.Env.Log.Error("documents not delivered and not spooled: lost", "documents", stats.Pending)
 	}
 }

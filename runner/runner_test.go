@@ -86,7 +86,7 @@ func TestSaveFailureWithholdsDeltasOnly(t *testing.T) {
 		Stdout:           io.Discard,
 		Post:             &PostConfig{Sender: sender},
 	})
-	if rep.StateErr == nil || !strings.Contains(logs.String(), "NETWORK and disk I/O figures are not sent") {
+	if rep.StateErr == nil || !strings.Contains(logs.String(), "login history and finished jobs are not sent") {
 		t.Fatalf("save did not fail as planned: %+v\n%s", rep, logs.String())
 	}
 	if got := received(); len(got) != 1 || !strings.Contains(got[0], `"kind":"SNAP"`) {

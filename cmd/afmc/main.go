@@ -327,6 +327,8 @@ func (c *collectCmd) postConfig(getenv func(string) string, log *slog.Logger) (*
 	switch {
 	case token == "":
 		return nil, "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
+	case output.CheckToken(token) != nil:
+		return nil, "token: " + output.CheckToken(token).Error()
 	case c.Cluster == "":
 		return nil, `--post needs --cluster (or AFMC_CLUSTER, or "cluster" in the config file)`
 	}

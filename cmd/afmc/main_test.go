@@ -109,9 +109,9 @@ func TestUsageErrors(t *testing.T) {
 		{"bad duration", []string{"collect", "cpu", "--timeout", "soon"}, nil, "--timeout"},
 		{"zero timeout", []string{"collect", "cpu", "--lock-timeout=0s"}, nil, "--lock-timeout must be positive and at most 24h0m0s, got 0s"},
 		{"post without token", []string{"collect", "cpu", "--post"}, nil, "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"},
-		{"post without cluster", []string{"collect", "cpu", "--post"}, map[string]string{"AFMC_TOKEN": "s3cret", "AFMC_CLUSTER": ""}, "--post needs --cluster"},
+		{"post without cluster", []string{"collect", "cpu", "--post"}, map[string]string{"AFMC_TOKEN": "s3cret-0123456789abcdef", "AFMC_CLUSTER": ""}, "--post needs --cluster"},
 		{"missing token file", []string{"collect", "cpu", "--post", "--token-file", "/nonexistent/token"}, nil, "--token-file: open /nonexistent/token"},
-		{"bad url", []string{"collect", "cpu", "--post", "--url", "ftp://x"}, map[string]string{"AFMC_TOKEN": "s3cret"}, "ftp"},
+		{"bad url", []string{"collect", "cpu", "--post", "--url", "ftp://x"}, map[string]string{"AFMC_TOKEN": "s3cret-0123456789abcdef"}, "ftp"},
 		{"bad spool size", []string{"collect", "cpu", "--spool-max-bytes", "lots"}, nil, `bad size "lots"`},
 		{"bad env value", []string{"collect", "cpu"}, map[string]string{"AFMC_BATCH": "many"}, "--batch"},
 		{"huge batch", []string{"collect", "cpu", "--batch", "9223372036854775807"}, nil, "--batch must be between 1 and 10000"},
@@ -120,6 +120,7 @@ func TestUsageErrors(t *testing.T) {
 		{"negative spool age", []string{"collect", "cpu", "--spool-max-age=-1h"}, nil, "--spool-max-age must be between 0"},
 		{"huge timeout", []string{"collect", "cpu", "--timeout", "1000h"}, nil, "--timeout must be positive and at most 24h0m0s"},
 		{"collector setting", []string{"collect", "cpu", "--ssh-history-since", "0s"}, nil, "--ssh-history-since must be positive"},
+		{"short token", []string{"collect", "cpu", "--post"}, map[string]string{"AFMC_TOKEN": "con"}, "too short to be a secret"},
 		{"salt on the command line", []string{"collect", "ssh", "--salt", "x"}, nil, "unknown flag --salt"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
