@@ -485,3 +485,24 @@ func TestJobRuntimeAndState(t *testing.T) {
 		}
 	}
 }
+
+func TestCondorNumber(t *testing.T) {
+	for _, tt := range []struct {
+		raw  string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"42", 42, true}, {"-7", -7, true}, {"37327.0", 37327, true}, {"2.9", 2, true},
+		{"-2.9", -2, true}, {"1e3", 1000, true}, {"1.5E2", 150, true}, {"9223372036854775807", 0, false},
+		{"4611686018427387904", 4611686018427387904, true}, {"46116860184273879040", 0, false}, {"123456789012", 123456789012, true},
+		{"null", 0, false}, {`"\/Expr(RequestMemory)\/"`, 0, false}, {`"12"`, 0, false}, {"true", 0, false}, {"", 0, false},
+	} {
+		got, ok := number([]byte(tt.raw))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("number(%s) = %d, %v; want %d, %v", tt.raw, got, ok, tt.want, tt.ok)
+		}
+	}
+	if s := stringValue([]byte(`"a\"b\u00e9"`)); s != `a"bé` {
+		t.Errorf("stringValue with escapes: %q", s)
+	}
+}

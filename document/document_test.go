@@ -62,3 +62,44 @@ func TestFloatAlwaysHasAPoint(t *testing.T) {
 		t.Error("+Inf encoded without an error")
 	}
 }
+
+// AppendJSON writes exactly what encoding/json writes, for every value
+// type the collectors use and for strings with everything that needs
+// escaping.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	strs := []string{"", "plain", "quote\"back\\slash", "ctl\x00\x01\x1f\x7f", "nl\n\r\t\b\f", "<script>&amp;", "bad\xff\xfeutf8", "line\u2028sep\u2029", "ünïcödé 雪", "\xc3"}
+	docs := []Document{
+		New("condorjob", "UC-AF", time.Unix(0, 0)).Add("users", "brosser").Add("state", "running").Add("Id", "174100.63").Add("Runtime", 177),
+		NewHost("ssh", "C", "n", time.Unix(0, 0)).Add("ssh_user_count", 2).Add("users", []string{"a", "b"}).Add("empty", []string{}).Add("nil", []string(nil)),
+		NewHost("DISK", "C", "n", time.Unix(0, 0)).Add("total", uint64(math.MaxUint64)).Add("neg", int64(-5)).Add("ok", true).Add("u", Float(0.04902928361459448)),
+		New("X", "C", time.Unix(0, 0)).Add("nested", Object{{"interval", Float(300.064)}, {"o", Object{{"deep", "v"}}}}).Add("other", map[string]int{"z": 1}),
+	}
+	for _, s := range strs {
+		docs = append(docs, New(s, s, time.Unix(0, 0)).Add(s, []string{s, s}))
+	}
+	for f := range map[Float]bool{0: true, -0.5: true, 1e-7: true, 1.5e-9: true, 1e21: true, 123456789: true, 1e20: true, 5e-324: true, math.MaxFloat64: true, 0.000001: true} {
+		docs = append(docs, New("F", "C", time.Unix(0, 0)).Add("f", f))
+	}
+	for _, d := range docs {
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.AppendJSON(nil)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("AppendJSON\n%s (%v)\nencoding/json\n%s", got, err, want)
+		}
+	}
+	if _, err := New("CPU", "c", time.Now()).Add("load", Float(math.NaN())).AppendJSON(nil); err == nil || !contains(err.Error(), `field "load"`) {
+		t.Errorf("NaN: %v", err)
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	d := New("condorjob", "UC-AF", time.Unix(0, 0)).Add("users", "brosser").Add("state", "running").Add("Id", "174100.63").Add("Runtime", 177)
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = d.AppendJSON(buf[:0])
+	}
+}

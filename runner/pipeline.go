@@ -2,7 +2,7 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +38,7 @@ type pipeline struct {
 	inbox    *output.Inbox
 	inboxErr error
 	held     []output.Item // no spool, no inbox: sent without a copy
+	buf      []byte        // the document being passed, encoded
 }
 
 // emit is the collectors' sink. It never fails: a document that cannot be
@@ -81,7 +82,8 @@ func slicesContainsErr(errs []error, err error) bool {
 }
 
 func (p *pipeline) pass(d document.Document) {
-	b, err := json.Marshal(d)
+	b, err := d.AppendJSON(p.buf[:0])
+	p.buf = b
 	if err != nil {
 		// Cannot happen with the collectors' own value types; say so loudly.
 		p.log.Error("encoding a document", "kind", d.Kind(), "error", err)
@@ -122,9 +124,11 @@ func (p *pipeline) pass(d document.Document) {
 	}
 }
 
-// hold keeps a document to send without a copy; encoding/json's buffer is
-// the document's own.
-func (p *pipeline) hold(it output.Item) { p.held = append(p.held, it) }
+// hold keeps a document to send without a copy.
+func (p *pipeline) hold(it output.Item) {
+	it.Doc = bytes.Clone(it.Doc) // p.buf is reused for the next one
+	p.held = append(p.held, it)
+}
 
 // spoolFailed gives up the spool: what this run added since its last
 // commit is cut from it, so those documents are lost; the state is not
