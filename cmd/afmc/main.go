@@ -49,8 +49,16 @@ const (
 	maxSpoolMaxAge = 10 * 365 * 24 * time.Hour
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = ""
+// Set at build time with -ldflags "-X main.version=... -X main.commit=...
+// -X main.date=...".
+var version, commit, date string
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
 
 // cli is the command line. Every flag can also be set as AFMC_<FLAG> or in
 // the config file.
@@ -60,7 +68,9 @@ type cli struct {
 	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
 
 	Collect collectCmd `cmd:"" help:"Collect documents once; print them, or post them with --post."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Version    versionCmd    `cmd:"" help:"Print the version, the commit and the build date."`
+	Man        struct{}      `cmd:"" hidden:"" help:"Print the man page, in roff."`
+	Completion completionCmd `cmd:"" hidden:"" help:"Print a completion script for bash or zsh."`
 }
 
 type collectCmd struct {
@@ -95,6 +105,10 @@ type collectCmd struct {
 }
 
 type versionCmd struct{}
+
+type completionCmd struct {
+	Shell string `arg:"" enum:"bash,zsh" help:"bash or zsh."`
+}
 
 // byteSize parses 64MiB, 10M, 1000000.
 type byteSize int64
@@ -190,7 +204,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	log := newLogger(stderr, c.LogLevel, c.Verbose)
 	switch kctx.Command() {
 	case "version":
-		fmt.Fprintf(stdout, "afmc %s (%s %s/%s)\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintf(stdout, "afmc %s (commit %s, built %s, %s %s/%s)\n", buildVersion(), orUnknown(commit), orUnknown(date),
+			runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return exitOK
+	case "man":
+		writeMan(stdout, parser.Model, buildVersion())
+		return exitOK
+	case "completion <shell>":
+		kinds := collect.KindNames(builtin)
+		if c.Completion.Shell == "zsh" {
+			writeZsh(stdout, parser.Model, kinds)
+		} else {
+			writeBash(stdout, parser.Model, kinds)
+		}
 		return exitOK
 	default:
 		return c.Collect.run(ctx, stdout, stderr, getenv, log)

@@ -1,9 +1,12 @@
 // Command procbench measures a whole afmc process: the median wall time
-// over repeated runs, and the peak RSS as GNU time reports it. RSS must come
+// over repeated runs, and the peak RSS as GNU time reports it. With -vs it
+// runs a reference program beside it, alternating run by run, and reports
+// the ratio of the medians: machines differ and are noisy, a ratio
+// measured in one run is what a target can be stated in. RSS must come
 // from a small parent: a child of a large process (a Go test binary) can
 // report its parent's high-water mark as its own.
 //
-//	go run ./tools/procbench -n 50 -max-ms 6 -max-rss-mib 10 -- bin/afmc collect host --json
+//	go run ./tools/procbench -n 50 -max-rss-mib 10 -vs bin/hello -max-ratio 4 -- bin/afmc collect host --json
 package main
 
 import (
@@ -22,50 +25,49 @@ func main() {
 	n := flag.Int("n", 50, "runs")
 	maxMS := flag.Float64("max-ms", 0, "fail when the median wall time exceeds this (0: report only)")
 	maxRSS := flag.Float64("max-rss-mib", 0, "fail when the median peak RSS exceeds this (0: report only)")
+	vs := flag.String("vs", "", "a reference command (split at spaces) run beside, alternating")
+	maxRatio := flag.Float64("max-ratio", 0, "with -vs: fail when the ratio of the median wall times exceeds this (0: report only)")
 	flag.Parse()
 	args := flag.Args()
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: procbench [-n N] -- COMMAND [ARGS...]")
+		fmt.Fprintln(os.Stderr, "usage: procbench [-n N] [-vs 'REF ARGS'] -- COMMAND [ARGS...]")
 		os.Exit(2)
 	}
+	var ref []string
+	if *vs != "" {
+		ref = strings.Fields(*vs)
+	}
 	// A few runs first: the page cache and the state file settle.
-	for i := 0; i < 3; i++ {
-		if err := exec.Command(args[0], args[1:]...).Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "procbench: %s: %v\n", strings.Join(args, " "), err)
-			os.Exit(1)
+	for range 3 {
+		run(args)
+		if ref != nil {
+			run(ref)
 		}
 	}
-	walls := make([]float64, 0, *n)
-	for i := 0; i < *n; i++ {
-		cmd := exec.Command(args[0], args[1:]...)
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "procbench: run %d: %v\n", i, err)
-			os.Exit(1)
+	var walls, refWalls []float64
+	for range *n {
+		walls = append(walls, run(args))
+		if ref != nil {
+			refWalls = append(refWalls, run(ref))
 		}
-		walls = append(walls, float64(time.Since(start).Microseconds())/1000)
 	}
 	rss := make([]float64, 0, *n)
-	for i := 0; i < *n; i++ {
-		var errb bytes.Buffer
-		cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M"}, args...)...)
-		cmd.Stderr = &errb
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "procbench: /usr/bin/time: %v: %s\n", err, errb.String())
-			os.Exit(1)
-		}
-		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
-		kib, err := strconv.ParseFloat(lines[len(lines)-1], 64)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "procbench: reading /usr/bin/time's output %q: %v\n", errb.String(), err)
-			os.Exit(1)
-		}
-		rss = append(rss, kib/1024)
+	for range *n {
+		rss = append(rss, peakRSS(args))
 	}
 	wall, mem := median(walls), median(rss)
 	fmt.Printf("%s: %d runs, median wall %.2f ms (min %.2f, max %.2f), median peak RSS %.2f MiB (max %.2f)\n",
 		strings.Join(args, " "), *n, wall, minOf(walls), maxOf(walls), mem, maxOf(rss))
 	failed := false
+	if ref != nil {
+		rw := median(refWalls)
+		fmt.Printf("%s: median wall %.2f ms (min %.2f, max %.2f), median peak RSS %.2f MiB; ratio %.2f\n",
+			strings.Join(ref, " "), rw, minOf(refWalls), maxOf(refWalls), peakRSS(ref), wall/rw)
+		if *maxRatio > 0 && wall/rw > *maxRatio {
+			fmt.Printf("FAIL: the ratio of the median wall times %.2f is over the %.2f target\n", wall/rw, *maxRatio)
+			failed = true
+		}
+	}
 	if *maxMS > 0 && wall > *maxMS {
 		fmt.Printf("FAIL: median wall %.2f ms is over the %.2f ms target\n", wall, *maxMS)
 		failed = true
@@ -77,6 +79,37 @@ func main() {
 	if failed {
 		os.Exit(1)
 	}
+}
+
+// run runs a command once and returns its wall time in milliseconds.
+func run(args []string) float64 {
+	cmd := exec.Command(args[0], args[1:]...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "procbench: %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+		os.Exit(1)
+	}
+	return float64(time.Since(start).Microseconds()) / 1000
+}
+
+// peakRSS runs a command under GNU time and returns its peak RSS in MiB.
+func peakRSS(args []string) float64 {
+	var errb bytes.Buffer
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M"}, args...)...)
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "procbench: /usr/bin/time: %v: %s\n", err, errb.String())
+		os.Exit(1)
+	}
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	kib, err := strconv.ParseFloat(lines[len(lines)-1], 64)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "procbench: reading /usr/bin/time's output %q: %v\n", errb.String(), err)
+		os.Exit(1)
+	}
+	return kib / 1024
 }
 
 func median(xs []float64) float64 {
