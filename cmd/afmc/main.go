@@ -67,7 +67,7 @@ type cli struct {
 	LogLevel string `help:"Log level: debug, info, warn, error. Logs go to stderr." enum:"debug,info,warn,error" default:"warn"`
 	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
 
-	Collect collectCmd `cmd:"" help:"Collect documents once; print them, or post them with --post."`
+	Collect    collectCmd    `cmd:"" help:"Collect documents once; print them, or post them with --post."`
 	Version    versionCmd    `cmd:"" help:"Print the version, the commit and the build date."`
 	Man        struct{}      `cmd:"" hidden:"" help:"Print the man page, in roff."`
 	Completion completionCmd `cmd:"" hidden:"" help:"Print a completion script for bash or zsh."`
