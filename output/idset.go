@@ -50,12 +50,4 @@ func (s *idSet) has(id uint64) bool {
 	return i < len(s.r) && s.r[i].lo <= id
 }
 
-// max is the largest id in the set, 0 if it is empty.
-func (s *idSet) max() uint64 {
-	if len(s.r) == 0 {
-		return 0
-	}
-	return s.r[len(s.r)-1].hi
-}
-
 func (s *idSet) reset() { s.r = nil }
