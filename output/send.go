@@ -9,8 +9,6 @@ package output
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -119,20 +116,9 @@ type Sender struct {
 
 // NewSender validates cfg and builds the HTTP client.
 func NewSender(cfg SenderConfig) (*Sender, error) {
-	u, err := url.Parse(cfg.URL)
+	u, err := ParseEndpoint(cfg.URL)
 	if err != nil {
-		// The raw URL may hold credentials: report only the parser's reason.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("output: invalid URL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("output: invalid URL %s: scheme must be http or https", redactURL(u))
-	}
-	if u.Hostname() == "" {
-		return nil, fmt.Errorf("output: invalid URL %s: no host", redactURL(u))
+		return nil, err
 	}
 
 	if cfg.Concurrency <= 0 {
@@ -157,18 +143,9 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		cfg.Batch = 1
 	}
 
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
-	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("output: reading CA file %q: %w", cfg.CAFile, err)
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("output: CA file %q holds no PEM certificate", cfg.CAFile)
-		}
+	tlsConf, err := TLSConfig(cfg.CAFile)
+	if err != nil {
+		return nil, err
 	}
 
 	transport := &http.Transport{
@@ -177,7 +154,7 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 			Timeout:   cfg.RequestTimeout,
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
-		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots},
+		TLSClientConfig:     tlsConf,
 		TLSHandshakeTimeout: cfg.RequestTimeout,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        cfg.Concurrency,

@@ -68,21 +68,27 @@ type cli struct {
 	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
 
 	Collect    collectCmd    `cmd:"" help:"Collect documents once; print them, or post them with --post."`
+	Check      checkCmd      `cmd:"" help:"Check that every collector, the state dir and the endpoint work, sending nothing: run once after installing."`
 	Version    versionCmd    `cmd:"" help:"Print the version, the commit and the build date."`
 	Man        struct{}      `cmd:"" hidden:"" help:"Print the man page, in roff."`
 	Completion completionCmd `cmd:"" hidden:"" help:"Print a completion script for bash or zsh."`
 }
 
 type collectCmd struct {
-	Kinds []string `arg:"" optional:"" name:"kind" help:"What to collect: ${kinds}."`
-	All   bool     `help:"Run every collector; those whose source is not on this host are skipped."`
-	JSON  bool     `name:"json" help:"Print NDJSON (one document a line) instead of a table."`
-	Post  bool     `help:"Send the documents to --url. Without --json nothing is printed."`
+	Kinds  []string `arg:"" optional:"" name:"kind" help:"What to collect: ${kinds}."`
+	All    bool     `help:"Run every collector; those whose source is not on this host are skipped."`
+	JSON   bool     `name:"json" help:"Print NDJSON (one document a line) instead of a table."`
+	Post   bool     `help:"Send the documents to --url. Without --json nothing is printed."`
+	DryRun bool     `help:"Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected."`
 
+	Settings `embed:""`
+}
+
+// Settings are what collect and check share: the site, the collectors,
+// the state and the delivery.
+type Settings struct {
 	Cluster   string `help:"Cluster name, the cluster field of every document." placeholder:"NAME"`
 	LoginNode string `help:"Login node name for host documents (default: the host name)." placeholder:"NAME"`
-
-	DryRun bool `help:"Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected."`
 
 	// Each collector's own settings, declared beside it.
 	Collectors collect.Set `embed:""`
@@ -218,6 +224,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			writeBash(stdout, parser.Model, kinds)
 		}
 		return exitOK
+	case "check", "check <kind>":
+		return c.Check.run(ctx, stdout, stderr, getenv, log)
 	default:
 		return c.Collect.run(ctx, stdout, stderr, getenv, log)
 	}
@@ -252,20 +260,12 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	if err != nil {
 		return usage("%v", err)
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"--lock-timeout", c.LockTimeout}, {"--collector-timeout", c.CollectorTimeout}, {"--timeout", c.Timeout}, {"--request-timeout", c.RequestTimeout}} {
-		if d.v <= 0 || d.v > maxDuration {
-			return usage("%s must be positive and at most %s, got %s", d.name, maxDuration, d.v)
-		}
+	env, msg := c.Settings.env(getenv, log)
+	if msg != "" {
+		return usage("%s", msg)
 	}
-	if c.SpoolMaxAge < 0 || c.SpoolMaxAge > maxSpoolMaxAge {
-		return usage("--spool-max-age must be between 0 (no bound) and %s, got %s", maxSpoolMaxAge, c.SpoolMaxAge)
-	}
-
 	cfg := runner.Config{
-		Env:              &collect.Env{Roots: collect.RootsFromEnv(getenv), Cluster: c.Cluster, LoginNode: c.LoginNode, Now: time.Now, Log: log},
+		Env:              env,
 		Collectors:       selected,
 		SkipUnavailable:  c.All,
 		StateDir:         c.StateDir,
@@ -274,15 +274,10 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 		Timeout:          c.Timeout,
 		Stdout:           stdout,
 	}
-	if cfg.Env.LoginNode == "" {
-		if cfg.Env.LoginNode, err = os.Hostname(); err != nil {
-			return usage("cannot tell the host name (%v): set --login-node", err)
-		}
-	}
 	if cfg.StateDir == "" {
 		cfg.StateDir = state.DefaultDir(getenv, os.Geteuid())
 	}
-	step, msg := c.usersStep(getenv, cfg.Env.LoginNode, log)
+	step, msg := c.usersStep(getenv, env.LoginNode, log)
 	if msg != "" {
 		return usage("%s", msg)
 	}
@@ -296,12 +291,6 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 		cfg.Format = runner.FormatJSON
 	case !c.Post:
 		cfg.Format = runner.FormatTable
-	}
-	if c.Batch < 1 || c.Batch > maxBatch {
-		return usage("--batch must be between 1 and %d, got %d", maxBatch, c.Batch)
-	}
-	if c.MaxInFlight < 1 || c.MaxInFlight > maxInFlight {
-		return usage("--max-in-flight must be between 1 and %d, got %d", maxInFlight, c.MaxInFlight)
 	}
 	if c.Post && !c.DryRun {
 		post, msg := c.postConfig(getenv, log)
@@ -318,9 +307,39 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	return exitStatus(rep)
 }
 
+// env checks the settings that can be out of range and builds what every
+// collector reads. A non-empty message is a usage error.
+func (c *Settings) env(getenv func(string) string, log *slog.Logger) (*collect.Env, string) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--lock-timeout", c.LockTimeout}, {"--collector-timeout", c.CollectorTimeout}, {"--timeout", c.Timeout}, {"--request-timeout", c.RequestTimeout}} {
+		if d.v <= 0 || d.v > maxDuration {
+			return nil, fmt.Sprintf("%s must be positive and at most %s, got %s", d.name, maxDuration, d.v)
+		}
+	}
+	if c.SpoolMaxAge < 0 || c.SpoolMaxAge > maxSpoolMaxAge {
+		return nil, fmt.Sprintf("--spool-max-age must be between 0 (no bound) and %s, got %s", maxSpoolMaxAge, c.SpoolMaxAge)
+	}
+	if c.Batch < 1 || c.Batch > maxBatch {
+		return nil, fmt.Sprintf("--batch must be between 1 and %d, got %d", maxBatch, c.Batch)
+	}
+	if c.MaxInFlight < 1 || c.MaxInFlight > maxInFlight {
+		return nil, fmt.Sprintf("--max-in-flight must be between 1 and %d, got %d", maxInFlight, c.MaxInFlight)
+	}
+	env := &collect.Env{Roots: collect.RootsFromEnv(getenv), Cluster: c.Cluster, LoginNode: c.LoginNode, Now: time.Now, Log: log}
+	if env.LoginNode == "" {
+		var err error
+		if env.LoginNode, err = os.Hostname(); err != nil {
+			return nil, fmt.Sprintf("cannot tell the host name (%v): set --login-node", err)
+		}
+	}
+	return env, ""
+}
+
 // usersStep builds the users step; the salt comes from --salt-file or
 // AFMC_SALT, never the command line.
-func (c *collectCmd) usersStep(getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
+func (c *Settings) usersStep(getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
 	salt := getenv("AFMC_SALT")
 	if c.Users.SaltFile != "" {
 		b, err := safefile.Read(c.Users.SaltFile, safefile.MaxSalt)
@@ -338,23 +357,33 @@ func (c *collectCmd) usersStep(getenv func(string) string, loginNode string, log
 	return step, ""
 }
 
-// postConfig checks what --post needs, before anything is collected.
-func (c *collectCmd) postConfig(getenv func(string) string, log *slog.Logger) (*runner.PostConfig, string) {
+// token reads the token from --token-file or AFMC_TOKEN and checks it.
+func (c *Settings) token(getenv func(string) string) (string, string) {
 	token := strings.TrimSpace(getenv("AFMC_TOKEN"))
 	if c.TokenFile != "" {
 		b, err := safefile.Read(c.TokenFile, safefile.MaxToken)
 		if err != nil {
-			return nil, fmt.Sprintf("--token-file: %v", err)
+			return "", fmt.Sprintf("--token-file: %v", err)
 		}
 		if token = strings.TrimSpace(string(b)); token == "" {
-			return nil, fmt.Sprintf("--token-file %s is empty", c.TokenFile)
+			return "", fmt.Sprintf("--token-file %s is empty", c.TokenFile)
 		}
 	}
 	switch {
 	case token == "":
-		return nil, "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
+		return "", "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
 	case output.CheckToken(token) != nil:
-		return nil, "token: " + output.CheckToken(token).Error()
+		return "", "token: " + output.CheckToken(token).Error()
+	}
+	return token, ""
+}
+
+// postConfig checks what --post needs, before anything is collected.
+func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*runner.PostConfig, string) {
+	token, msg := c.token(getenv)
+	switch {
+	case msg != "":
+		return nil, msg
 	case c.Cluster == "":
 		return nil, `--post needs --cluster (or AFMC_CLUSTER, or "cluster" in the config file)`
 	}

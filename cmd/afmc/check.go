@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/document"
+	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/state"
+)
+
+// checkCmd is `afmc check`: what an administrator runs once after
+// installing. Every collector is run once (its documents are counted,
+// never printed or sent), the state dir is opened and locked, the spool's
+// backlog counted, and the endpoint reached (name, TCP, TLS) without a
+// request: Logstash makes an event of any request.
+type checkCmd struct {
+	Kinds []string `arg:"" optional:"" name:"kind" help:"What to check (default: every collector): ${kinds}."`
+
+	Settings `embed:""`
+}
+
+// Check results.
+const (
+	checkOK   = "OK"
+	checkSkip = "SKIP" // a collector whose source is not on this host
+	checkFail = "FAIL"
+)
+
+type checkRow struct{ what, result, detail string }
+
+func (c *checkCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string, log *slog.Logger) int {
+	usage := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "afmc: "+format+"\n", args...)
+		return exitUsage
+	}
+	env, msg := c.Settings.env(getenv, log)
+	if msg != "" {
+		return usage("%s", msg)
+	}
+	selected, err := collect.Select(c.Collectors.List(), c.Kinds, len(c.Kinds) == 0)
+	if err != nil {
+		return usage("%v", err)
+	}
+	var rows []checkRow
+	add := func(what string, err error, ok string) {
+		if err != nil {
+			rows = append(rows, checkRow{what, checkFail, extcmd.Printable(err.Error())})
+		} else {
+			rows = append(rows, checkRow{what, checkOK, ok})
+		}
+	}
+
+	// The settings every run needs.
+	if c.Cluster == "" {
+		add("cluster", errors.New(`not set: set "cluster" in the config file, AFMC_CLUSTER or --cluster`), "")
+	} else {
+		add("cluster", nil, extcmd.Printable(c.Cluster))
+	}
+	if _, msg := c.token(getenv); msg != "" {
+		add("token", errors.New(msg), "")
+	} else {
+		from := "AFMC_TOKEN"
+		if c.TokenFile != "" {
+			from = c.TokenFile
+		}
+		add("token", nil, "from "+from)
+	}
+	if _, msg := c.usersStep(getenv, env.LoginNode, log); msg != "" {
+		add("users step", errors.New(msg), "")
+	}
+
+	// Every collector once, against no state: nothing is saved.
+	for _, col := range selected {
+		what := "collector " + col.Name()
+		if err := col.Available(env); err != nil {
+			if len(c.Kinds) == 0 {
+				rows = append(rows, checkRow{what, checkSkip, extcmd.Printable(err.Error())})
+			} else {
+				add(what, err, "")
+			}
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, c.CollectorTimeout)
+		n := 0
+		_, err := col.Collect(cctx, env, nil, func(document.Document) error { n++; return nil })
+		cancel()
+		add(what, err, plural(n, "document"))
+	}
+
+	// The state dir, its lock and the spool's backlog.
+	dir := c.StateDir
+	if dir == "" {
+		dir = state.DefaultDir(getenv, os.Geteuid())
+	}
+	store, err := state.Open(ctx, dir, c.LockTimeout, log)
+	if err != nil {
+		add("state dir", err, "")
+	} else {
+		add("state dir", nil, dir+": writable, lock taken")
+		spool, err := output.OpenSpool(store.Dir(), store.Generation(), output.SpoolLimits{}, time.Now(), log)
+		if err != nil {
+			add("spool", err, "")
+		} else {
+			n := spool.Waiting(store.Generation())
+			add("spool", nil, plural(n, "document")+" waiting to be sent")
+			if err := spool.Close(); err != nil {
+				add("spool", err, "")
+			}
+		}
+		store.Close()
+	}
+
+	// The endpoint, without a request.
+	u, err := output.ParseEndpoint(c.URL)
+	if err != nil {
+		add("endpoint", err, "")
+	} else if conf, err := output.TLSConfig(c.CAFile); err != nil {
+		add("endpoint", err, "")
+	} else {
+		for _, st := range output.Probe(ctx, u, conf, c.RequestTimeout) {
+			add("endpoint "+st.Name, st.Err, st.Detail)
+		}
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tRESULT\tDETAIL")
+	failed := false
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.what, r.result, strings.ReplaceAll(r.detail, "\t", " "))
+		failed = failed || r.result == checkFail
+	}
+	if err := tw.Flush(); err != nil {
+		return exitFailed
+	}
+	if failed {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
