@@ -25,8 +25,6 @@ import (
 // request: Logstash makes an event of any request.
 type checkCmd struct {
 	Kinds []string `arg:"" optional:"" name:"kind" help:"What to check (default: every collector): ${kinds}."`
-
-	Settings `embed:""`
 }
 
 // Check results.
@@ -38,16 +36,16 @@ const (
 
 type checkRow struct{ what, result, detail string }
 
-func (c *checkCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string, log *slog.Logger) int {
+func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Writer, getenv func(string) string, log *slog.Logger) int {
 	usage := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "afmc: "+format+"\n", args...)
 		return exitUsage
 	}
-	env, msg := c.Settings.env(getenv, log)
+	env, msg := c.env(getenv, log)
 	if msg != "" {
 		return usage("%s", msg)
 	}
-	selected, err := collect.Select(c.Collectors.List(), c.Kinds, len(c.Kinds) == 0)
+	selected, err := collect.Select(c.Collectors.List(), cmd.Kinds, len(cmd.Kinds) == 0)
 	if err != nil {
 		return usage("%v", err)
 	}
@@ -83,7 +81,7 @@ func (c *checkCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv fun
 	for _, col := range selected {
 		what := "collector " + col.Name()
 		if err := col.Available(env); err != nil {
-			if len(c.Kinds) == 0 {
+			if len(cmd.Kinds) == 0 {
 				rows = append(rows, checkRow{what, checkSkip, extcmd.Printable(err.Error())})
 			} else {
 				add(what, err, "")

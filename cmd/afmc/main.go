@@ -67,6 +67,10 @@ type cli struct {
 	LogLevel string `help:"Log level: debug, info, warn, error. Logs go to stderr." enum:"debug,info,warn,error" default:"warn"`
 	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
 
+	// What collect and check share, set once: two copies would double
+	// the time kong takes to build its model on every run.
+	Settings `embed:""`
+
 	Collect    collectCmd    `cmd:"" help:"Collect documents once; print them, or post them with --post."`
 	Check      checkCmd      `cmd:"" help:"Check that every collector, the state dir and the endpoint work, sending nothing: run once after installing."`
 	Version    versionCmd    `cmd:"" help:"Print the version, the commit and the build date."`
@@ -80,8 +84,6 @@ type collectCmd struct {
 	JSON   bool     `name:"json" help:"Print NDJSON (one document a line) instead of a table."`
 	Post   bool     `help:"Send the documents to --url. Without --json nothing is printed."`
 	DryRun bool     `help:"Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected."`
-
-	Settings `embed:""`
 }
 
 // Settings are what collect and check share: the site, the collectors,
@@ -225,9 +227,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		return exitOK
 	case "check", "check <kind>":
-		return c.Check.run(ctx, stdout, stderr, getenv, log)
+		return c.Check.run(ctx, &c.Settings, stdout, stderr, getenv, log)
 	default:
-		return c.Collect.run(ctx, stdout, stderr, getenv, log)
+		return c.Collect.run(ctx, &c.Settings, stdout, stderr, getenv, log)
 	}
 }
 
@@ -244,7 +246,7 @@ func envResolver(getenv func(string) string) kong.Resolver {
 	})
 }
 
-func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv func(string) string, log *slog.Logger) int {
+func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.Writer, getenv func(string) string, log *slog.Logger) int {
 	usage := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "afmc: "+format+"\n", args...)
 		return exitUsage
@@ -252,7 +254,7 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	if c.All && len(c.Kinds) > 0 {
 		return usage("name kinds or --all, not both")
 	}
-	collectors := c.Collectors.List()
+	collectors := set.Collectors.List()
 	if !c.All && len(c.Kinds) == 0 {
 		return usage("nothing to collect: name a kind (%s) or --all", strings.Join(collect.KindNames(collectors), ", "))
 	}
@@ -260,7 +262,7 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 	if err != nil {
 		return usage("%v", err)
 	}
-	env, msg := c.Settings.env(getenv, log)
+	env, msg := set.env(getenv, log)
 	if msg != "" {
 		return usage("%s", msg)
 	}
@@ -268,16 +270,16 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 		Env:              env,
 		Collectors:       selected,
 		SkipUnavailable:  c.All,
-		StateDir:         c.StateDir,
-		LockTimeout:      c.LockTimeout,
-		CollectorTimeout: c.CollectorTimeout,
-		Timeout:          c.Timeout,
+		StateDir:         set.StateDir,
+		LockTimeout:      set.LockTimeout,
+		CollectorTimeout: set.CollectorTimeout,
+		Timeout:          set.Timeout,
 		Stdout:           stdout,
 	}
 	if cfg.StateDir == "" {
 		cfg.StateDir = state.DefaultDir(getenv, os.Geteuid())
 	}
-	step, msg := c.usersStep(getenv, env.LoginNode, log)
+	step, msg := set.usersStep(getenv, env.LoginNode, log)
 	if msg != "" {
 		return usage("%s", msg)
 	}
@@ -293,7 +295,7 @@ func (c *collectCmd) run(ctx context.Context, stdout, stderr io.Writer, getenv f
 		cfg.Format = runner.FormatTable
 	}
 	if c.Post && !c.DryRun {
-		post, msg := c.postConfig(getenv, log)
+		post, msg := set.postConfig(getenv, log)
 		if msg != "" {
 			return usage("%s", msg)
 		}
