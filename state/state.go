@@ -262,39 +262,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// WriteFileAtomic replaces path with data, mode 0600, through a temp file
-// named by pattern in the same dir. In the state dir, use Dir.WriteFileAtomic:
-// it cannot be redirected by a swapped path component.
-func WriteFileAtomic(path string, data []byte, pattern string) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, pattern)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return SyncDir(dir)
-}
-
 // SyncDir makes a rename or a new file in dir durable.
 func SyncDir(dir string) error {
 	d, err := os.Open(dir)
