@@ -85,12 +85,18 @@ func findUtmp(r Roots) (string, error) {
 	return "", fmt.Errorf("no utmp at %s or %s", candidates[0], candidates[1])
 }
 
-// logindAvailable: logind runs when it keeps its session files in /run,
-// and loginctl is there to ask it.
+// logindAvailable: systemd is the init system (it alone makes
+// /run/systemd/system, as sd_booted(3) says), logind keeps its session
+// files in /run, and loginctl is there to ask it. The directories alone
+// are not enough: installing the systemd package makes some of them.
 func (s SSH) logindAvailable(env *Env) error {
-	dir := filepath.Join(env.Roots.Run, "systemd", "sessions")
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("systemd-logind is not running (no %s)", dir)
+	for _, dir := range []string{
+		filepath.Join(env.Roots.Run, "systemd", "system"),
+		filepath.Join(env.Roots.Run, "systemd", "sessions"),
+	} {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return fmt.Errorf("systemd-logind is not running (no %s)", dir)
+		}
 	}
 	if _, err := extcmd.Find(s.Loginctl); err != nil {
 		return fmt.Errorf("systemd-logind runs but %w", err)

@@ -181,7 +181,14 @@ func TestSSHSourceChoice(t *testing.T) {
 		t.Errorf("Available: %v", err)
 	}
 	// logind runs: auto uses it, and says so.
+	// The session files alone, without systemd as init: not logind.
 	if err := os.MkdirAll(filepath.Join(env.Roots.Run, "systemd", "sessions"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := (SSH{Source: "auto", Loginctl: bin("loginctl-256")}).Available(env); err == nil || !strings.Contains(err.Error(), filepath.Join("systemd", "system")) {
+		t.Errorf("Available without /run/systemd/system: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(env.Roots.Run, "systemd", "system"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	logins := []string{"brosser", "mhank", "milaivanovska", "rjacobse"}
