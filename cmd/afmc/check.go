@@ -24,7 +24,7 @@ import (
 // backlog counted, and the endpoint reached (name, TCP, TLS) without a
 // request: Logstash makes an event of any request.
 type checkCmd struct {
-	Kinds []string `arg:"" optional:"" name:"kind" help:"What to check (default: every collector): ${kinds}."`
+	Kinds []string `arg:"" optional:"" name:"kind" help:"What to check (default: every collector): cpu, mem, disk, network, host, ssh, jupyter, condor."`
 }
 
 // Check results.

@@ -63,7 +63,7 @@ func orUnknown(s string) string {
 // cli is the command line. Every flag can also be set as AFMC_<FLAG> or in
 // the config file.
 type cli struct {
-	Config   string `help:"The YAML config file (default: ${config}, when it exists)." placeholder:"FILE" type:"path"`
+	Config   string `help:"The YAML config file (default: /etc/afmc/afmc.yaml, when it exists)." placeholder:"FILE" type:"path"`
 	LogLevel string `help:"Log level: debug, info, warn, error. Logs go to stderr." enum:"debug,info,warn,error" default:"warn"`
 	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
 
@@ -79,7 +79,7 @@ type cli struct {
 }
 
 type collectCmd struct {
-	Kinds  []string `arg:"" optional:"" name:"kind" help:"What to collect: ${kinds}."`
+	Kinds  []string `arg:"" optional:"" name:"kind" help:"What to collect: cpu, mem, disk, network, host (those four), ssh, jupyter, condor."`
 	All    bool     `help:"Run every collector; those whose source is not on this host are skipped."`
 	JSON   bool     `name:"json" help:"Print NDJSON (one document a line) instead of a table."`
 	Post   bool     `help:"Send the documents to --url. Without --json nothing is printed."`
@@ -173,7 +173,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		kong.DefaultEnvars("AFMC"),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
-		kong.Vars{"kinds": strings.Join(collect.KindNames(builtin), ", "), "config": defaultConfig},
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.ExplicitGroups([]kong.Group{
 			{Key: "disk", Title: "Disk (disk):"},
