@@ -2,12 +2,14 @@ package collect
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/atlas-af/afmc/document"
+	"github.com/atlas-af/afmc/internal/extcmd"
 )
 
 // Finished jobs are events: once the checkpoint moves past a job, no later
@@ -75,7 +77,7 @@ func (r *condorRun) history(prevRaw []byte, exclude string) (json.RawMessage, er
 		"-constraint", and("JobStatus == 4", "JobFinishedHookDone >= "+strconv.FormatInt(bound, 10), exclude)}
 	found := map[string]bool{} // schedds whose checkpointed job is still in the history
 	shipped := map[string]*historyCheckpoint{}
-	err := r.query("condor_history", args, func(a *condorAd) error {
+	ship := func(a *condorAd) error {
 		if a.status != 4 || a.hookDone <= 0 {
 			return nil
 		}
@@ -115,7 +117,23 @@ func (r *condorRun) history(prevRaw []byte, exclude string) (json.RawMessage, er
 			document.Field{Key: "Runtime", Value: max(a.wallClock, 0)})
 		d.Delta = true
 		return r.send(d)
-	})
+	}
+	// condor_history has no -global: under --condor-global every schedd's
+	// history is asked by name. One that fails fails the step: no
+	// checkpoint moves, and the next run reads them all again.
+	var err error
+	if r.c.Global {
+		var names []string
+		if names, err = r.schedds(); err == nil {
+			for _, n := range names {
+				if err = r.query("condor_history", append([]string{"-name", n}, args...), ship); err != nil {
+					break
+				}
+			}
+		}
+	} else {
+		err = r.query("condor_history", args, ship)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("finished jobs: %w", err)
 	}
@@ -139,6 +157,29 @@ func (r *condorRun) history(prevRaw []byte, exclude string) (json.RawMessage, er
 		return nil, err
 	}
 	return raw, nil
+}
+
+// schedds lists the pool's schedds by name, from condor_status.
+func (r *condorRun) schedds() ([]string, error) {
+	out, err := extcmd.Output(r.ctx, extcmd.Cmd{Path: r.c.program("condor_status"), Args: []string{"-schedd", "-af", "Name"}, MaxStdout: 1 << 20})
+	if err != nil {
+		return nil, r.explain("condor_status", err)
+	}
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "":
+		case strings.ContainsAny(l, " \t") || hasControl(l) || strings.HasPrefix(l, "-"):
+			return nil, fmt.Errorf("condor_status -schedd -af Name: %q is not a schedd name", extcmd.Printable(l))
+		default:
+			names = append(names, l)
+		}
+	}
+	if len(names) == 0 {
+		return nil, errors.New("condor_status -schedd lists no schedd: --condor-global needs the pool's collector")
+	}
+	return names, nil
 }
 
 // merge moves checkpoint cp (nil for a schedd without one) on by the jobs

@@ -234,3 +234,59 @@ func TestCondorHistoryFixtureIsNewestFirst(t *testing.T) {
 		}
 	}
 }
+
+// Under --condor-global each schedd's history is asked by name (there is
+// no condor_history -global), each with its own checkpoint; a schedd whose
+// history fails moves no checkpoint, so the next run sends its jobs and
+// the others' again, none lost.
+func TestCondorHistoryGlobal(t *testing.T) {
+	const T = serverTime
+	files := map[string]string{
+		"status.out":                          "schedd01.af.example.org\nschedd02.af.example.org\n",
+		"history@schedd01.af.example.org.out": historyOut(hrec{"schedd01", 10, "alice", T - 30, 0}),
+		"history@schedd02.af.example.org.out": historyOut(hrec{"schedd02", 20, "bob", T - 20, 0}),
+	}
+	dir := fakeCondor(t, files)
+	c := testCondor(dir)
+	c.Global = true
+	env, _ := condorEnv(T + 100)
+	res, err := Gather(context.Background(), c, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range res.Docs {
+		if d.Delta {
+			id, _ := d.Fields.Get("Id")
+			ids = append(ids, id.(string))
+		}
+	}
+	wantIDs(t, "first run", ids, "10.0", "20.0")
+	var st condorState
+	if err := json.Unmarshal(res.State, &st); err != nil || st.Schedds["schedd01.af.example.org"] == nil || st.Schedds["schedd02.af.example.org"] == nil {
+		t.Errorf("state %s: a checkpoint per schedd wanted (%v)", res.State, err)
+	}
+	var named []string
+	for _, call := range condorCalls(t, dir) {
+		if len(call) > 1 && call[0] == "-name" {
+			named = append(named, call[1])
+		}
+	}
+	if strings.Join(named, " ") != "schedd01.af.example.org schedd02.af.example.org" {
+		t.Errorf("condor_history asked of %q", named)
+	}
+
+	// schedd02 fails this time: no checkpoint moves, and nothing of this
+	// step goes out (its documents are deltas without a state).
+	os.WriteFile(filepath.Join(dir, "history@schedd02.af.example.org.exit"), []byte("1"), 0o644)
+	os.WriteFile(filepath.Join(dir, "history@schedd01.af.example.org.out"), []byte(historyOut(hrec{"schedd01", 11, "alice", T + 50, 0}, hrec{"schedd01", 10, "alice", T - 30, 0})), 0o644)
+	res2, err := Gather(context.Background(), c, env, res.State)
+	if err == nil || !strings.Contains(err.Error(), "finished jobs") || res2.State != nil {
+		t.Errorf("a failing schedd: error %v, state %s", err, res2.State)
+	}
+	// A pool with no schedd to ask is an error that says why.
+	os.WriteFile(filepath.Join(dir, "status.out"), nil, 0o644)
+	if _, err := Gather(context.Background(), c, env, res.State); err == nil || !strings.Contains(err.Error(), "lists no schedd") {
+		t.Errorf("no schedd: %v", err)
+	}
+}

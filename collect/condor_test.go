@@ -31,7 +31,7 @@ func fakeCondor(t testing.TB, files map[string]string) string {
 	if files == nil {
 		files = map[string]string{}
 	}
-	for _, p := range []string{"condor_q", "condor_history"} {
+	for _, p := range []string{"condor_q", "condor_history", "condor_status"} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", "condor", "bin", p))
 		if err != nil {
 			t.Fatal(err)
@@ -210,6 +210,7 @@ func TestCondorQueuesAndOwners(t *testing.T) {
 		"alloc.out":          condorFixture(t, "q-jobs-global.json"),
 		"alloc.short.match":  `Queue == "short"`,
 		"alloc.short.out":    condorFixture(t, "q-alloc-short.json"),
+		"status.out":         "schedd01.af.example.org\n",
 	})
 	c := testCondor(dir)
 	c.Global = true
@@ -239,7 +240,8 @@ func TestCondorQueuesAndOwners(t *testing.T) {
 		{"-global", "-allusers", "-json", "-attributes", "CpusProvisioned,MemoryProvisioned", "-constraint", "(JobStatus == 2)"},
 		{"-global", "-allusers", "-totals", "-json", "-constraint", `Queue == "short" && RequestCpus <= 4 && Cmd =!= "/bin/a:b"`},
 		{"-global", "-allusers", "-json", "-attributes", "CpusProvisioned,MemoryProvisioned", "-constraint", `(JobStatus == 2) && (Queue == "short" && RequestCpus <= 4 && Cmd =!= "/bin/a:b")`},
-		{"-json", "-attributes", historyAttributes, "-constraint", "(JobStatus == 4) && (JobFinishedHookDone >= 1699999500) && (" + owners + ")"},
+		{"-schedd", "-af", "Name"},
+		{"-name", "schedd01.af.example.org", "-json", "-attributes", historyAttributes, "-constraint", "(JobStatus == 4) && (JobFinishedHookDone >= 1699999500) && (" + owners + ")"},
 	}
 	if calls := condorCalls(t, dir); !equalCalls(calls, wantCalls) {
 		t.Errorf("calls:\n%q\nwant:\n%q", calls, wantCalls)

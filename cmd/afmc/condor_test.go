@@ -15,7 +15,7 @@ import (
 func condorScenario(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, p := range []string{"condor_q", "condor_history"} {
+	for _, p := range []string{"condor_q", "condor_history", "condor_status"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "condor", "bin", p))
 		if err != nil {
 			t.Fatal(err)
@@ -124,6 +124,7 @@ func TestCondorEndToEndSettings(t *testing.T) {
 		"alloc.short.match":  `Queue == "short"`,
 		"alloc.short.out":    condorFile(t, "q-alloc-short.json"),
 		"history.out":        "[\n]\n",
+		"status.out":         "schedd01.af.example.org\n",
 	})
 	env["AFMC_CONDOR_BIN_DIR"] = bin
 	env["AFMC_CONDOR_EXCLUDE_OWNER"] = "atlas-coffea"
