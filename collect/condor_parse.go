@@ -521,6 +521,7 @@ func intern(strs map[string]string, raw []byte) string {
 // jobStates names JobStatus codes; the documents call 4 "finished", as
 // the dashboards expect.
 var jobStates = [...]string{
+	0:  "unexpanded", // unused for a decade; the original named it so
 	1:  "idle",
 	2:  "running",
 	3:  "removed",
@@ -535,7 +536,7 @@ var jobStates = [...]string{
 
 // jobState names a JobStatus; an unknown code is "unknown", never an error.
 func jobState(code int64) string {
-	if code > 0 && code < int64(len(jobStates)) {
+	if code >= 0 && code < int64(len(jobStates)) {
 		return jobStates[code]
 	}
 	return "unknown"

@@ -143,7 +143,7 @@ var fixtureJobs = []string{
 	job("erin", "failed", "108.0", 30),
 	job("frank", "blocked", "109.0", 0),
 	job("frank", "preparing", "110.0", 0),
-	job("grace", "unknown", "111.0", 0),     // JobStatus 0, RemoteWallClockTime an /Expr(...)/
+	job("grace", "unexpanded", "111.0", 0),  // JobStatus 0, RemoteWallClockTime an /Expr(...)/
 	job("grace", "unknown", "112.0", 5),     // JobStatus 42
 	job("heidi", "running", "113.0", 7+300), // no ServerTime: the collector's clock
 }
@@ -481,7 +481,7 @@ func TestJobRuntimeAndState(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
 		}
 	}
-	for code, want := range map[int64]string{-1: "unknown", 0: "unknown", 1: "idle", 4: "finished", 6: "transferring_output", 10: "preparing", 11: "unknown"} {
+	for code, want := range map[int64]string{-1: "unknown", 0: "unexpanded", 1: "idle", 4: "finished", 6: "transferring_output", 10: "preparing", 11: "unknown"} {
 		if got := jobState(code); got != want {
 			t.Errorf("state %d: %q, want %q", code, got, want)
 		}

@@ -248,9 +248,13 @@ func (s *Spool) Commit() error {
 	s.size += s.addBytes
 	s.mu.Unlock()
 	s.added, s.addBytes = 0, 0
-	// The bound holds with this run's documents too.
+	// The bound holds with this run's documents too. The documents are
+	// committed whatever becomes of it: a failure here is no reason to
+	// give up the spool, and the next open applies the bound again.
 	if s.limits.MaxBytes > 0 && s.size > s.limits.MaxBytes {
-		return s.dropOver()
+		if err := s.dropOver(); err != nil {
+			s.log.Warn("spool: over its bound and could not drop the oldest documents; the next run tries again", "error", err)
+		}
 	}
 	return nil
 }

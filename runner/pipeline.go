@@ -3,7 +3,6 @@ package runner
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -13,8 +12,10 @@ import (
 )
 
 // usersBatch is how many documents wait for the users step at most: its
-// group lookups are made for a batch at once, and memory stays bounded.
-const usersBatch = 512
+// group lookups are made for a batch at once (a pool of 200,000 jobs asks
+// the name service about a dozen times), and memory stays bounded (a few
+// MiB).
+const usersBatch = 16384
 
 // pipeline takes each document from the collectors through the users
 // step to stdout and to where it will be sent from: the spool, the inbox
@@ -38,6 +39,7 @@ type pipeline struct {
 	inbox    *output.Inbox
 	inboxErr error
 	held     []output.Item // no spool, no inbox: sent without a copy
+	usersErr error         // the users step dropped documents: the state must not be saved
 	buf      []byte        // the document being passed, encoded
 }
 
@@ -61,24 +63,17 @@ func (p *pipeline) flush() {
 		return
 	}
 	docs, err := p.users.Apply(p.ctx, p.batch)
-	if err != nil && !slicesContainsErr(p.rep.FailedCollector, err) {
+	if err != nil && p.usersErr == nil {
+		// Said once: a name service that is down fails every batch.
+		p.usersErr = err
 		p.rep.FailedCollector = append(p.rep.FailedCollector, fmt.Errorf("users step: %w", err))
-		p.log.Error("documents naming users left out", "error", err)
+		p.log.Error("documents naming users left out; the state is not saved, so the next run reports their intervals and finished jobs again", "error", err)
 	}
 	for _, d := range docs {
 		p.pass(d)
 	}
 	clear(p.batch)
 	p.batch = p.batch[:0]
-}
-
-func slicesContainsErr(errs []error, err error) bool {
-	for _, e := range errs {
-		if errors.Is(e, err) {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *pipeline) pass(d document.Document) {
@@ -107,6 +102,11 @@ func (p *pipeline) pass(d document.Document) {
 			return
 		}
 		p.spooled++
+	case p.inbox != nil && it.Delta:
+		// A run locked out has no state: its deltas were computed against
+		// nothing (a first run's lookback) and would repeat what the run
+		// holding the lock reports.
+		return
 	case p.inbox != nil:
 		if err := p.inbox.Add(it); err != nil {
 			p.inboxErr = err

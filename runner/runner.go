@@ -153,6 +153,12 @@ func Run(ctx context.Context, cfg Config) Report {
 			rep.StateErr = fmt.Errorf("spool: %w", p.broken)
 		}
 	}
+	if p.usersErr != nil {
+		// Events it dropped (finished jobs, login history) must be
+		// collected again by the next run: the state does not move past
+		// them. Its snapshots are still sent.
+		canSave = false
+	}
 
 	saved := false
 	committed := uint64(0)

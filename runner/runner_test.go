@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/output"
 	"github.com/atlas-af/afmc/state"
+	"github.com/atlas-af/afmc/users"
 )
 
 // stub returns one document; delta ones carry a state section.
@@ -133,5 +135,97 @@ func TestNoSpoolNoStateStillSendsSnapshots(t *testing.T) {
 	}
 	if got := received(); len(got) != 1 || !strings.Contains(got[0], `"kind":"SAB"`) {
 		t.Errorf("sent %q, want the snapshot only", got)
+	}
+}
+
+// userStub emits one document naming a user; its delta twin carries a
+// state section, as the ssh collector with --ssh-history does.
+type userStub struct{ delta bool }
+
+func (userStub) Name() string                 { return "ssh" }
+func (userStub) Available(*collect.Env) error { return nil }
+func (u userStub) Collect(_ context.Context, env *collect.Env, _ json.RawMessage, emit collect.Emit) (json.RawMessage, error) {
+	d := document.New("ssh", env.Cluster, env.Now()).Add("ssh_user_count", 1).Add("users", []string{"alice"})
+	d.Delta = u.delta
+	return json.RawMessage(`{"wtmp":{"offset":384}}`), emit(d)
+}
+
+type downNS struct{}
+
+func (downNS) Group(context.Context, string) (string, []string, error) {
+	return "", nil, errors.New("getent: connection to sssd refused")
+}
+func (downNS) PrimaryGroups(context.Context, []string) (map[string]string, error) {
+	return nil, errors.New("unreachable")
+}
+
+// When the users step cannot tell who is in the group, the events it
+// dropped must be collected again: the state is not saved. Snapshots
+// that name no user still go out.
+func TestUsersStepFailureKeepsTheState(t *testing.T) {
+	sender, received := recordingSender(t)
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	step, err := users.New(users.Settings{Group: "atlas"}, "", "", downNS{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Run(context.Background(), Config{
+		Env:              &collect.Env{Cluster: "C", Now: time.Now, Log: log},
+		Collectors:       []collect.Collector{stub{name: "cpu"}, userStub{delta: true}},
+		StateDir:         dir,
+		LockTimeout:      time.Second,
+		CollectorTimeout: time.Second,
+		Timeout:          10 * time.Second,
+		Stdout:           io.Discard,
+		Post:             &PostConfig{Sender: sender},
+		Users:            step,
+	})
+	if len(rep.FailedCollector) != 1 || !strings.Contains(rep.FailedCollector[0].Error(), "sssd refused") {
+		t.Errorf("failures %v", rep.FailedCollector)
+	}
+	if got := received(); len(got) != 1 || !strings.Contains(got[0], `"kind":"CPU"`) {
+		t.Errorf("sent %q, want the CPU snapshot only", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, state.FileName)); err == nil && strings.Contains(string(b), "wtmp") {
+		t.Errorf("the state moved past the dropped events: %s", b)
+	}
+}
+
+// A run locked out leaves its snapshots in the inbox, never its deltas:
+// without the state they were computed against nothing, and would repeat
+// what the run holding the lock reports.
+func TestLockedOutRunLeavesNoDeltas(t *testing.T) {
+	sender, _ := recordingSender(t)
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	holder, err := state.Open(context.Background(), dir, time.Second, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	rep := Run(context.Background(), Config{
+		Env:              &collect.Env{Cluster: "C", Now: time.Now, Log: log},
+		Collectors:       []collect.Collector{stub{name: "cpu"}, stub{name: "net", delta: true}, userStub{delta: true}},
+		StateDir:         dir,
+		LockTimeout:      50 * time.Millisecond,
+		CollectorTimeout: time.Second,
+		Timeout:          10 * time.Second,
+		Stdout:           io.Discard,
+		Post:             &PostConfig{Sender: sender},
+	})
+	if !errors.Is(rep.StateErr, state.ErrLockTimeout) || rep.Spooled != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	inbox, _ := filepath.Glob(filepath.Join(dir, "spool.inbox-*"))
+	if len(inbox) != 1 {
+		t.Fatalf("inbox files %v", inbox)
+	}
+	b, err := os.ReadFile(inbox[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"kind":"CPU"`) || strings.Contains(string(b), "NET") || strings.Contains(string(b), "ssh") {
+		t.Errorf("inbox holds %s, want the CPU snapshot only", b)
 	}
 }

@@ -108,7 +108,7 @@ type Settings struct {
 	Batch          int           `help:"Documents per POST; above 1 they are sent as JSON arrays." default:"1"`
 	MaxInFlight    int           `help:"Requests in flight at most." default:"4"`
 	RequestTimeout time.Duration `help:"How long one POST may take." default:"10s"`
-	SpoolMaxBytes  byteSize      `help:"Bound on the undelivered documents kept, by their JSON size (the spool file adds about 60 bytes a document)." default:"64MiB"`
+	SpoolMaxBytes  byteSize      `help:"Bound on the undelivered documents kept, by their JSON size (the spool file adds about 60 bytes a document); 0: no bound." default:"64MiB"`
 	SpoolMaxAge    time.Duration `help:"Undelivered documents older than this are dropped." default:"168h"`
 }
 
