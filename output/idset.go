@@ -51,3 +51,5 @@ func (s *idSet) has(id uint64) bool {
 }
 
 func (s *idSet) reset() { s.r = nil }
+
+func (s *idSet) empty() bool { return len(s.r) == 0 }

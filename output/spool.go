@@ -467,8 +467,18 @@ func (s *Spool) Close() error {
 // compact replaces the spool file with the records still waiting.
 func (s *Spool) compact() error {
 	s.mu.Lock()
-	end := s.committed
+	end, unchanged := s.committed, s.settled.empty()
 	s.mu.Unlock()
+	if unchanged {
+		// Nothing was settled: the file would be copied as it is. Most
+		// runs without --post end here, with no file written or synced.
+		// An acks file can only hold nothing (or a torn line): it goes,
+		// and losing that removal to a crash costs nothing.
+		if err := os.Remove(s.acksPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("spool: %w", err)
+		}
+		return nil
+	}
 	var f *os.File
 	if end > 0 {
 		var err error

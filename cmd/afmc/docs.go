@@ -61,9 +61,7 @@ func writeManFlag(w io.Writer, f *kong.Flag) {
 	if f.HasDefault && f.Default != "" && !f.IsBool() {
 		fmt.Fprintf(w, " Default: %s.", roff(f.Default))
 	}
-	if len(f.Envs) > 0 {
-		fmt.Fprintf(w, " Environment: \\fB%s\\fR.", roff(strings.Join(f.Envs, ", ")))
-	}
+	fmt.Fprintf(w, " Environment: \\fB%s\\fR.", roff(envName(f)))
 	fmt.Fprintln(w)
 }
 

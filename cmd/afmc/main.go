@@ -170,7 +170,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			"Every flag can also be set as AFMC_<FLAG> or in the YAML config file "+defaultConfig+
 			" (--config or AFMC_CONFIG names another), keys named as the flags with _ for -. "+
 			"The token comes from --token-file or AFMC_TOKEN, never the command line."),
-		kong.DefaultEnvars("AFMC"),
+		// Not kong.DefaultEnvars: kong would interpolate every name on
+		// every run; the names are made when needed (envName).
+		kong.Help(func(options kong.HelpOptions, ctx *kong.Context) error {
+			nameEnvs(ctx.Model.Node)
+			return kong.DefaultHelpPrinter(options, ctx)
+		}),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitPanic(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
@@ -232,14 +237,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 }
 
+// envName is a flag's environment variable: AFMC_ and the flag's name in
+// capitals with _ for -, as kong.DefaultEnvars would name it.
+func envName(f *kong.Flag) string {
+	return "AFMC_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+}
+
+// nameEnvs gives every flag its variable, for the help to show.
+func nameEnvs(n *kong.Node) {
+	for _, f := range n.Flags {
+		f.Envs = []string{envName(f)}
+		f.Tag.Envs = f.Envs
+	}
+	for _, c := range n.Children {
+		nameEnvs(c)
+	}
+}
+
 // envResolver makes kong read AFMC_* through getenv rather than the process
-// environment, so tests need not touch it. kong.DefaultEnvars names them.
+// environment, so tests need not touch it.
 func envResolver(getenv func(string) string) kong.Resolver {
 	return kong.ResolverFunc(func(_ *kong.Context, _ *kong.Path, flag *kong.Flag) (any, error) {
-		for _, name := range flag.Envs {
-			if v := getenv(name); v != "" {
-				return v, nil
-			}
+		if v := getenv(envName(flag)); v != "" {
+			return v, nil
 		}
 		return nil, nil
 	})
