@@ -274,15 +274,19 @@ func (s SSH) historyUsers(env *Env, prev *WtmpPosition, users map[string]bool) (
 }
 
 // rotatedTail reads what the previous run had not read of the rotated
-// file, when it is still there under its usual name.
+// file, when it is still there under its usual name (wtmp.1).
 func (s SSH) rotatedTail(env *Env, path string, prev WtmpPosition, users map[string]bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		return
 	}
 	defer f.Close()
+	// The same file renamed (logrotate's create), or a copy of it
+	// (copytruncate: another inode, the same first record and at least
+	// the bytes read): either way its tail is what the previous run did
+	// not read.
 	id, size, err := fileID(f)
-	if err != nil || !prev.sameFile(id, size) {
+	if err != nil || prev.Offset == 0 || id.First != prev.First || size < prev.Offset {
 		return
 	}
 	_, err = ScanUtmp(io.NewSectionReader(f, prev.Offset, size-prev.Offset), func(r LoginRecord) error {

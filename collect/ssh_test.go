@@ -382,6 +382,29 @@ func TestSSHHistory(t *testing.T) {
 	if !strings.Contains(logs.String(), "wtmp was rotated") {
 		t.Errorf("rotation not logged: %s", logs)
 	}
+	// Rotated with copytruncate: wtmp.1 is a copy (another inode) and
+	// wtmp is cut to nothing; the copy's unread tail counts.
+	w.login("beforecopy", "pts/2", "2026-11-25T12:35:30")
+	old, err := os.ReadFile(w.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(w.path+".1.new", old, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(w.path+".1.new", w.path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(w.path, 0); err != nil {
+		t.Fatal(err)
+	}
+	w.lines = nil
+	w.login("aftercopy", "pts/3", "2026-11-25T12:37:00")
+	if got := r.next("2026-11-25 12:38:00"); !slices.Equal(got, []string{"aftercopy", "beforecopy"}) {
+		t.Errorf("after copytruncate: %v", got)
+	}
+	os.Remove(w.path + ".1")
+
 	// Rotated and the old file gone: the new one is read from its start.
 	w.login("lost", "pts/9", "2026-11-25T12:36:00")
 	w.rotate(t, false)

@@ -26,7 +26,7 @@ const stderrKeep = 4 << 10
 type Cmd struct {
 	Path string   // the program; a bare name is looked up in PATH
 	Args []string // arguments, never interpreted by a shell
-	Env  []string // extra KEY=VALUE pairs on top of afmc's own environment
+	Env  []string // extra KEY=VALUE pairs on top of afmc's own environment (less AFMC_*)
 	// MaxStdout bounds what Output reads (0: 64 MiB). Stream is not bounded:
 	// its reader decides how much to read.
 	MaxStdout int64
@@ -96,9 +96,7 @@ func Output(ctx context.Context, c Cmd) ([]byte, error) {
 func Stream(ctx context.Context, c Cmd, read func(io.Reader) error) error {
 	name := describe(c)
 	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
-	if len(c.Env) > 0 {
-		cmd.Env = append(cmd.Environ(), c.Env...)
-	}
+	cmd.Env = append(childEnv(cmd.Environ()), c.Env...)
 	// Its own process group, so that a deadline kills what it started too
 	// (a wrapper script's condor_q, kubectl's credential plugin).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -136,6 +134,18 @@ func Stream(ctx context.Context, c Cmd, read func(io.Reader) error) error {
 		return nil
 	}
 	return e
+}
+
+// childEnv is afmc's environment less its own settings: AFMC_TOKEN and
+// AFMC_SALT are secrets no condor_q wrapper or credential plugin needs.
+func childEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "AFMC_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func describe(c Cmd) string {

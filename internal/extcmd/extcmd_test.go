@@ -137,3 +137,22 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// The programs afmc runs never see its secrets.
+func TestChildEnvironmentHasNoSecrets(t *testing.T) {
+	t.Setenv("AFMC_TOKEN", "s3cret-token-0123456789")
+	t.Setenv("AFMC_SALT", "salt")
+	t.Setenv("KUBECONFIG", "/etc/kube/config")
+	p := script(t, `env`)
+	out, err := Output(context.Background(), Cmd{Path: p, Env: []string{"LC_ALL=C"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := string(out)
+	if strings.Contains(env, "AFMC_") || strings.Contains(env, "s3cret") {
+		t.Errorf("a child saw afmc's settings:\n%s", env)
+	}
+	if !strings.Contains(env, "KUBECONFIG=/etc/kube/config") || !strings.Contains(env, "LC_ALL=C") {
+		t.Errorf("a child lost its environment:\n%s", env)
+	}
+}
