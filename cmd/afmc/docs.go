@@ -158,7 +158,8 @@ cron(8), systemd.timer(5), condor_q(1), kubectl(1), getent(1), loginctl(1)
 `)
 }
 
-// completionFlags describes how a flag's value is completed.
+// completionValues says how a flag's value is completed: from a list, as a
+// file, as a directory, or not at all (a value of the user's).
 func completionValues(f *kong.Flag) (words []string, files, dirs bool) {
 	if f.Enum != "" {
 		for _, e := range strings.Split(f.Enum, ",") {
