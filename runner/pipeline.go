@@ -51,7 +51,7 @@ func (p *pipeline) emit(d document.Document) error {
 		return nil
 	}
 	p.batch = append(p.batch, d)
-	if len(p.batch) >= usersBatch {
+	if len(p.batch) >= usersBatch || !p.users.Batched() {
 		p.flush()
 	}
 	return nil

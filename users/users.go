@@ -81,6 +81,11 @@ func New(s Settings, salt, loginNode string, ns NameService, log *slog.Logger) (
 	return st, nil
 }
 
+// Batched tells whether documents should reach Apply in batches: the
+// group filter asks the name service once per batch; hashing alone needs
+// no batch.
+func (st *Step) Batched() bool { return st.group != "" }
+
 // Active tells whether the step changes anything.
 func (st *Step) Active() bool { return st.group != "" || st.hash != nil || st.host != "" }
 
