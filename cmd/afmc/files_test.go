@@ -30,14 +30,7 @@ func TestNamedFilesThatAreNotFiles(t *testing.T) {
 		{"config device", map[string]string{"AFMC_CONFIG": "/dev/zero"}, []string{"collect", "cpu"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := map[string]string{"AFMC_TOKEN": ""}
-			for k, v := range env {
-				e[k] = v
-			}
-			for k, v := range tt.env {
-				e[k] = v
-			}
-			r := afmc(t, e, tt.args...)
+			r := afmc(t, merged(env, tt.env), tt.args...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d: %s", r.code, exitUsage, r.stderr)
 			}

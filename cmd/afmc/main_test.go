@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"regexp"
 
 	"bufio"
@@ -59,6 +60,15 @@ func hostFixture(t *testing.T) (dir string, env map[string]string) {
 		"AFMC_LOGIN_NODE": "login01.af.example.org",
 		"AFMC_CLUSTER":    "TEST-AF",
 	}
+}
+
+// merged is a copy of the environments, later ones winning.
+func merged(envs ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, e := range envs {
+		maps.Copy(out, e)
+	}
+	return out
 }
 
 type result struct {
@@ -127,14 +137,7 @@ func TestUsageErrors(t *testing.T) {
 		{"salt on the command line", []string{"collect", "ssh", "--salt", "x"}, nil, "unknown flag --salt"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := map[string]string{}
-			for k, v := range env {
-				e[k] = v
-			}
-			for k, v := range tt.env {
-				e[k] = v
-			}
-			r := afmc(t, e, tt.args...)
+			r := afmc(t, merged(env, tt.env), tt.args...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d (stderr %q)", r.code, exitUsage, r.stderr)
 			}
