@@ -16,6 +16,7 @@ import (
 	"github.com/atlas-af/afmc/internal/extcmd"
 	"github.com/atlas-af/afmc/output"
 	"github.com/atlas-af/afmc/state"
+	"github.com/atlas-af/afmc/users"
 )
 
 // checkCmd is `afmc check`: what an administrator runs once after
@@ -75,6 +76,10 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	}
 	if _, msg := c.usersStep(getenv, env.LoginNode, log); msg != "" {
 		add("users step", errors.New(msg), "")
+	} else if c.Users.Group != "" {
+		// The name service answers for the group: a run's users step will.
+		gid, members, err := users.Getent{Path: c.Users.Getent}.Group(ctx, c.Users.Group)
+		add("group "+c.Users.Group, err, fmt.Sprintf("gid %s, %s as supplementary group", gid, plural(len(members), "member")))
 	}
 
 	// Every collector once, against no state: nothing is saved.

@@ -51,13 +51,15 @@ func TestCheckAllGood(t *testing.T) {
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw}), 0o644)
 	bin := condorScenario(t, map[string]string{"jobs.out": condorFile(t, "q-jobs.json"), "totals.out": condorFile(t, "q-totals.json"), "history.out": "[\n]\n"})
 
-	r := afmc(t, env, "check", "--ca-file", ca, "--condor-bin-dir", bin)
+	getent, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "ssh", "bin", "getent"))
+	r := afmc(t, env, "check", "--ca-file", ca, "--condor-bin-dir", bin, "--group", "atlas", "--getent", getent)
 	if r.code != exitOK {
 		t.Errorf("exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	rows := rowsOf(t, r.stdout)
 	wantRow(t, rows, "cluster", "OK TEST-AF")
 	wantRow(t, rows, "token", "OK from AFMC_TOKEN")
+	wantRow(t, rows, "group atlas", "OK gid 5000, 2 members as supplementary group")
 	wantRow(t, rows, "collector cpu", "OK 1 document")
 	wantRow(t, rows, "collector ssh", "OK 1 document")
 	wantRow(t, rows, "collector condor", "OK ")
@@ -84,13 +86,16 @@ func TestCheckFailures(t *testing.T) {
 	delete(env, "AFMC_CLUSTER")
 	delete(env, "AFMC_TOKEN")
 	hung := condorScenario(t, map[string]string{"jobs.hang": ""})
-	r := afmc(t, env, "check", "cpu", "ssh", "condor", "--condor-bin-dir", hung, "--condor-timeout", "300ms")
+	getent, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "ssh", "bin", "getent"))
+	r := afmc(t, env, "check", "cpu", "ssh", "condor", "--condor-bin-dir", hung, "--condor-timeout", "300ms",
+		"--group", "nosuchgroup", "--getent", getent)
 	if r.code != exitFailed {
 		t.Errorf("exit %d, want %d", r.code, exitFailed)
 	}
 	rows := rowsOf(t, r.stdout)
 	wantRow(t, rows, "cluster", `FAIL not set: set "cluster" in the config file`)
 	wantRow(t, rows, "token", "FAIL --post needs a token")
+	wantRow(t, rows, "group nosuchgroup", `FAIL group "nosuchgroup" unknown to the name service`)
 	wantRow(t, rows, "collector cpu", "OK")
 	wantRow(t, rows, "collector ssh", "FAIL ") // named explicitly, not on this host
 	wantRow(t, rows, "collector condor", "FAIL ")

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 func hostFixture(t *testing.T) (dir string, env map[string]string) {
 	t.Helper()
 	dir = fixture.Host(t, filepath.Join("..", "..", "testdata", "host"))
-	// An empty config, so that no /etc/afmc/afmc.json of the machine counts.
+	// An empty config, so that no /etc/afmc/afmc.yaml of the machine counts.
 	noConfig := filepath.Join(dir, "no-config.json")
 	if err := os.WriteFile(noConfig, []byte("{}"), 0o600); err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ const (
 	MaxToken = 4 << 10
 	// MaxSalt: the user-name salt is a short random string.
 	MaxSalt = 4 << 10
-	// MaxConfig: /etc/afmc/afmc.json is a handful of keys; 1 MiB leaves room
+	// MaxConfig: /etc/afmc/afmc.yaml is a few dozen commented keys; 1 MiB leaves room
 	// for long mount and interface lists.
 	MaxConfig = 1 << 20
 	// MaxCABundle: the Mozilla bundle a distribution ships is about 220 KiB;
