@@ -47,11 +47,10 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Whole-process cost of `afmc collect host --json` with every collector
-# linked in, beside a Go hello-world in the same run: 10 MiB peak RSS at
-# most, and the ratio of the wall times (4.4 here in November 2026; 3.7
-# before the ssh, jupyter and condor collectors, see the README).
+# linked in, beside a Go hello-world and the afmc of BENCH_REF in the same
+# run: 10 MiB peak RSS at most, and both builds' ratios to the hello-world.
 bench-process: build
-	@dir=$$(mktemp -d) && $(GO) build -o $$dir/hello ./tools/hello && echo "{}" >$$dir/afmc.yaml && AFMC_STATE_DIR=$$dir/state AFMC_CONFIG=$$dir/afmc.yaml $(GO) run ./tools/procbench -n 100 -max-rss-mib 10 -vs $$dir/hello -- ./$(BIN) collect host --json; rc=$$?; rm -rf $$dir; exit $$rc
+	tools/bench/process.sh
 
 # 200,000 condor jobs: beside python3's json.load of the same output (half
 # its wall time at most), within 64 MiB, and delivered to a loopback sink

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -21,12 +22,25 @@ import (
 // previous run (from condor_history, with a checkpoint in the state), and
 // a condorqueue summary for each --condor-queue.
 type Condor struct {
-	BinDir       string        `name:"bin-dir" help:"Directory holding condor_q and condor_history (default: found in PATH); for sites that wrap them." placeholder:"DIR"`
-	Global       bool          `help:"Query every schedd in the pool (condor_q -global), not only the local one."`
-	ExcludeOwner []string      `name:"exclude-owner" help:"Leave out the jobs and finished jobs of this owner, such as a service account (repeatable)." placeholder:"USER"`
-	Queues       []string      `name:"queue" sep:"none" help:"A condorqueue summary: NAME, or NAME=CONSTRAINT with a ClassAd constraint (repeatable; split at the first =)." default:"all" placeholder:"NAME[=CONSTRAINT]"`
-	HistorySince time.Duration `name:"history-since" help:"How far back the first run looks for finished jobs; later runs continue from their checkpoint." default:"10m"`
-	Timeout      time.Duration `help:"Bound on the whole condor collection, every condor_q and condor_history call together." default:"25s"`
+	BinDir       string `name:"bin-dir" placeholder:"DIR"`
+	Global       bool
+	ExcludeOwner []string      `name:"exclude-owner" placeholder:"USER"`
+	Queues       []string      `name:"queue" sep:"none" default:"all" placeholder:"NAME[=CONSTRAINT]"`
+	HistorySince time.Duration `name:"history-since" default:"10m"`
+	Timeout      time.Duration `default:"25s"`
+}
+
+// FlagHelp is the help of Condor's flags and arguments, by field: see
+// cmd/afmc/help.go for why it is not in the struct tags.
+func (Condor) FlagHelp() map[string]string {
+	return map[string]string{
+		"BinDir":       "Directory holding condor_q and condor_history (default: found in PATH); for sites that wrap them.",
+		"Global":       "Query every schedd in the pool (condor_q -global), not only the local one.",
+		"ExcludeOwner": "Leave out the jobs and finished jobs of this owner, such as a service account (repeatable).",
+		"Queues":       "A condorqueue summary: NAME, or NAME=CONSTRAINT with a ClassAd constraint (repeatable; split at the first =).",
+		"HistorySince": "How far back the first run looks for finished jobs; later runs continue from their checkpoint.",
+		"Timeout":      "Bound on the whole condor collection, every condor_q and condor_history call together.",
+	}
 }
 
 func (Condor) Name() string { return "condor" }
@@ -244,13 +258,17 @@ func (r *condorRun) query(tool string, args []string, fn func(*condorAd) error) 
 	}
 	// With -global, a schedd that does not answer is only a line on
 	// stderr: the others' ads count, and its absence is an error.
-	if m := failedFetch.FindStringSubmatch(stderr.String()); m != nil {
+	if m := failedFetch().FindStringSubmatch(stderr.String()); m != nil {
 		return fmt.Errorf("%s: schedd %s (%s) did not answer; the other schedds were counted: %s", tool, extcmd.Printable(m[2]), extcmd.Printable(m[1]), stderr.String())
 	}
 	return nil
 }
 
-var failedFetch = regexp.MustCompile(`Failed to fetch ads from: (\S+) : (\S+)`)
+// failedFetch is condor_q -global's line for a schedd that did not answer;
+// compiled when first needed.
+var failedFetch = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`Failed to fetch ads from: (\S+) : (\S+)`)
+})
 
 // explain adds what a site administrator should look at to a failed
 // condor call.
@@ -265,7 +283,7 @@ func (r *condorRun) explain(tool string, err error) error {
 	if strings.Contains(e.Stderr, "Couldn't contact the condor_collector") {
 		return fmt.Errorf("%s: the HTCondor collector cannot be reached (is the pool up, is COLLECTOR_HOST right?): %w", tool, err)
 	}
-	if m := failedFetch.FindStringSubmatch(e.Stderr); m != nil {
+	if m := failedFetch().FindStringSubmatch(e.Stderr); m != nil {
 		return fmt.Errorf("%s: schedd %s (%s) did not answer: %w", tool, m[2], m[1], err)
 	}
 	return err // it names the program, its arguments and its stderr

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -139,15 +140,26 @@ func kubeExcerpt(b []byte) string {
 	return string(b)
 }
 
-var (
-	kubeNameRE     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
-	kubeDNSLabelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-)
-
 // validKubeLabelValue is a non-empty Kubernetes label value: at most 63
 // characters of [A-Za-z0-9._-], beginning and ending with a letter or digit.
 func validKubeLabelValue(s string) bool {
-	return len(s) <= 63 && kubeNameRE.MatchString(s)
+	return validKubeName(s, func(c byte) bool {
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}, "._-")
+}
+
+// validKubeName is a name of 1 to 63 characters that are alnum or one of
+// inner, beginning and ending with an alnum character.
+func validKubeName(s string, alnum func(byte) bool, inner string) bool {
+	if len(s) == 0 || len(s) > 63 || !alnum(s[0]) || !alnum(s[len(s)-1]) {
+		return false
+	}
+	for i := range len(s) {
+		if !alnum(s[i]) && strings.IndexByte(inner, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // validKubeLabelKey is a label key: a name as a value, optionally behind a DNS
@@ -170,7 +182,7 @@ func validKubeLabelKey(s string) bool {
 
 // validKubeNamespace is a namespace name (an RFC 1123 label).
 func validKubeNamespace(s string) bool {
-	return len(s) <= 63 && kubeDNSLabelRE.MatchString(s)
+	return validKubeName(s, func(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }, "-")
 }
 
 // apiClient asks the API server directly, as the pod's service account.
@@ -392,7 +404,10 @@ func (k kubectlClient) namespaceExists(ctx context.Context, ns string) (bool, er
 // "error: You must be logged in to the server (Unauthorized)" (or, as
 // the Status says, "(the server has asked for the client to provide
 // credentials)").
-var kubectlServerError = regexp.MustCompile(`^(?:Error from server \(([A-Za-z]+)\): (.*)|error: (You must be logged in to the server) \((.*)\))`)
+// Compiled when first needed: a run without jupyter pays nothing for it.
+var kubectlServerError = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:Error from server \(([A-Za-z]+)\): (.*)|error: (You must be logged in to the server) \((.*)\))`)
+})
 
 // kubectlFailure is kubectl's failure: the command, how it ended, the line
 // of its stderr that says why (not the klog lines before it, which repeat
@@ -431,10 +446,10 @@ func kubectlError(err error) error {
 		if l == "" {
 			continue
 		}
-		if f.line == "" || kubectlServerError.MatchString(l) {
+		if f.line == "" || kubectlServerError().MatchString(l) {
 			f.line = l
 		}
-		if m := kubectlServerError.FindStringSubmatch(l); m != nil {
+		if m := kubectlServerError().FindStringSubmatch(l); m != nil {
 			f.api = &kubeError{Reason: m[1], Message: m[2]}
 			if m[3] != "" {
 				f.api = &kubeError{Code: http.StatusUnauthorized, Reason: "Unauthorized", Message: m[4]}

@@ -452,6 +452,11 @@ func TestKubeNames(t *testing.T) {
 		{"a/b/c", false, false, false},
 		{"owner,app!=x", false, false, false},
 		{"af-jupyter", true, true, true},
+		{"a.-_b", true, true, false},
+		{"A", true, true, false},
+		{"a_b", true, true, false},
+		{"ab.", false, false, false},
+		{"a\x00b", false, false, false},
 	} {
 		if got := validKubeLabelValue(tt.s); got != tt.value {
 			t.Errorf("validKubeLabelValue(%q) = %v", tt.s, got)

@@ -23,7 +23,15 @@ import (
 // The first run, and the first after a reboot or a counter reset, records a
 // baseline and sends nothing: never a zero interval or a negative delta.
 type Network struct {
-	Interfaces []string `name:"interface" help:"Network interface to count, shell patterns allowed (repeatable; default: the physical ones)." placeholder:"IF"`
+	Interfaces []string `name:"interface" placeholder:"IF"`
+}
+
+// FlagHelp is the help of Network's flags and arguments, by field: see
+// cmd/afmc/help.go for why it is not in the struct tags.
+func (Network) FlagHelp() map[string]string {
+	return map[string]string{
+		"Interfaces": "Network interface to count, shell patterns allowed (repeatable; default: the physical ones).",
+	}
 }
 
 func (Network) Name() string         { return "network" }

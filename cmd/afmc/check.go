@@ -25,7 +25,15 @@ import (
 // backlog counted, and the endpoint reached (name, TCP, TLS) without a
 // request: Logstash makes an event of any request.
 type checkCmd struct {
-	Kinds []string `arg:"" optional:"" name:"kind" help:"What to check (default: every collector): cpu, mem, disk, network, host, ssh, jupyter, condor."`
+	Kinds []string `arg:"" optional:"" name:"kind"`
+}
+
+// FlagHelp is the help of checkCmd's flags and arguments, by field: see
+// cmd/afmc/help.go for why it is not in the struct tags.
+func (checkCmd) FlagHelp() map[string]string {
+	return map[string]string{
+		"Kinds": "What to check (default: every collector): cpu, mem, disk, network, host, ssh, jupyter, condor.",
+	}
 }
 
 // Check results.

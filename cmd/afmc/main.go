@@ -63,9 +63,9 @@ func orUnknown(s string) string {
 // cli is the command line. Every flag can also be set as AFMC_<FLAG> or in
 // the config file.
 type cli struct {
-	Config   string `help:"The YAML config file (default: /etc/afmc/afmc.yaml, when it exists)." placeholder:"FILE" type:"path"`
-	LogLevel string `help:"Log level: debug, info, warn, error. Logs go to stderr." enum:"debug,info,warn,error" default:"warn"`
-	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
+	Config   string `placeholder:"FILE" type:"path"`
+	LogLevel string `enum:"debug,info,warn,error" default:"warn"`
+	Verbose  bool   `short:"v"`
 
 	// What collect and check share, set once: two copies would double
 	// the time kong takes to build its model on every run.
@@ -78,44 +78,95 @@ type cli struct {
 	Completion completionCmd `cmd:"" hidden:"" help:"Print a completion script for bash or zsh."`
 }
 
+// FlagHelp is the help of cli's flags and arguments, by field: see
+// cmd/afmc/help.go for why it is not in the struct tags.
+func (cli) FlagHelp() map[string]string {
+	return map[string]string{
+		"Config":   "The YAML config file (default: /etc/afmc/afmc.yaml, when it exists).",
+		"LogLevel": "Log level: debug, info, warn, error. Logs go to stderr.",
+		"Verbose":  "Log what the run does (same as --log-level=info).",
+	}
+}
+
 type collectCmd struct {
-	Kinds  []string `arg:"" optional:"" name:"kind" help:"What to collect: cpu, mem, disk, network, host (those four), ssh, jupyter, condor."`
-	All    bool     `help:"Run every collector; those whose source is not on this host are skipped."`
-	JSON   bool     `name:"json" help:"Print NDJSON (one document a line) instead of a table."`
-	Post   bool     `help:"Send the documents to --url. Without --json nothing is printed."`
-	DryRun bool     `help:"Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected."`
+	Kinds  []string `arg:"" optional:"" name:"kind"`
+	All    bool
+	JSON   bool `name:"json"`
+	Post   bool
+	DryRun bool
+}
+
+// FlagHelp is the help of collectCmd's flags and arguments, by field: see
+// cmd/afmc/help.go for why it is not in the struct tags.
+func (collectCmd) FlagHelp() map[string]string {
+	return map[string]string{
+		"Kinds":  "What to collect: cpu, mem, disk, network, host (those four), ssh, jupyter, condor.",
+		"All":    "Run every collector; those whose source is not on this host are skipped.",
+		"JSON":   "Print NDJSON (one document a line) instead of a table.",
+		"Post":   "Send the documents to --url. Without --json nothing is printed.",
+		"DryRun": "Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected.",
+	}
 }
 
 // Settings are what collect and check share: the site, the collectors,
 // the state and the delivery.
 type Settings struct {
-	Cluster   string `help:"Cluster name, the cluster field of every document." placeholder:"NAME"`
-	LoginNode string `help:"Login node name for host documents (default: the host name)." placeholder:"NAME"`
+	Cluster   string `placeholder:"NAME"`
+	LoginNode string `placeholder:"NAME"`
 
 	// Each collector's own settings, declared beside it.
 	Collectors collect.Set `embed:""`
 	// The users step: every document that names users.
 	Users users.Settings `embed:"" group:"users"`
 
-	StateDir         string        `help:"Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc)." placeholder:"DIR"`
-	LockTimeout      time.Duration `help:"How long to wait for a concurrent run to release the state lock." default:"30s"`
-	CollectorTimeout time.Duration `help:"How long one collector may take." default:"30s"`
-	Timeout          time.Duration `help:"Deadline for the whole run, delivery included." default:"2m"`
+	StateDir         string        `placeholder:"DIR"`
+	LockTimeout      time.Duration `default:"30s"`
+	CollectorTimeout time.Duration `default:"30s"`
+	Timeout          time.Duration `default:"2m"`
 
-	URL            string        `name:"url" help:"Endpoint documents are POSTed to." default:"https://af.atlas-ml.org/"`
-	TokenFile      string        `help:"File holding the token (or set AFMC_TOKEN). Never pass a token on the command line." placeholder:"FILE" type:"path"`
-	CAFile         string        `name:"ca-file" help:"PEM bundle of a site CA, added to the system roots." placeholder:"FILE" type:"path"`
-	Batch          int           `help:"Documents per POST; above 1 they are sent as JSON arrays." default:"1"`
-	MaxInFlight    int           `help:"Requests in flight at most." default:"4"`
-	RequestTimeout time.Duration `help:"How long one POST may take." default:"10s"`
-	SpoolMaxBytes  byteSize      `help:"Bound on the undelivered documents kept, by their JSON size (the spool file adds about 60 bytes a document); 0: no bound." default:"64MiB"`
-	SpoolMaxAge    time.Duration `help:"Undelivered documents older than this are dropped." default:"168h"`
+	URL            string        `name:"url" default:"https://af.atlas-ml.org/"`
+	TokenFile      string        `placeholder:"FILE" type:"path"`
+	CAFile         string        `name:"ca-file" placeholder:"FILE" type:"path"`
+	Batch          int           `default:"1"`
+	MaxInFlight    int           `default:"4"`
+	RequestTimeout time.Duration `default:"10s"`
+	SpoolMaxBytes  byteSize      `default:"64MiB"`
+	SpoolMaxAge    time.Duration `default:"168h"`
+}
+
+// FlagHelp is the help of Settings's flags and arguments, by field: see
+// cmd/afmc/help.go for why it is not in the struct tags.
+func (Settings) FlagHelp() map[string]string {
+	return map[string]string{
+		"Cluster":          "Cluster name, the cluster field of every document.",
+		"LoginNode":        "Login node name for host documents (default: the host name).",
+		"StateDir":         "Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc).",
+		"LockTimeout":      "How long to wait for a concurrent run to release the state lock.",
+		"CollectorTimeout": "How long one collector may take.",
+		"Timeout":          "Deadline for the whole run, delivery included.",
+		"URL":              "Endpoint documents are POSTed to.",
+		"TokenFile":        "File holding the token (or set AFMC_TOKEN). Never pass a token on the command line.",
+		"CAFile":           "PEM bundle of a site CA, added to the system roots.",
+		"Batch":            "Documents per POST; above 1 they are sent as JSON arrays.",
+		"MaxInFlight":      "Requests in flight at most.",
+		"RequestTimeout":   "How long one POST may take.",
+		"SpoolMaxBytes":    "Bound on the undelivered documents kept, by their JSON size (the spool file adds about 60 bytes a document); 0: no bound.",
+		"SpoolMaxAge":      "Undelivered documents older than this are dropped.",
+	}
 }
 
 type versionCmd struct{}
 
 type completionCmd struct {
-	Shell string `arg:"" enum:"bash,zsh" help:"bash or zsh."`
+	Shell string `arg:"" enum:"bash,zsh"`
+}
+
+// FlagHelp is the help of completionCmd's flags and arguments, by field: see
+// cmd/afmc/help.go for why it is not in the struct tags.
+func (completionCmd) FlagHelp() map[string]string {
+	return map[string]string{
+		"Shell": "bash or zsh.",
+	}
 }
 
 // byteSize parses 64MiB, 10M, 1000000.
@@ -173,7 +224,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		// Not kong.DefaultEnvars: kong would interpolate every name on
 		// every run; the names are made when needed (envName).
 		kong.Help(func(options kong.HelpOptions, ctx *kong.Context) error {
-			nameEnvs(ctx.Model.Node)
+			if err := describeCLI(ctx.Model, &c); err != nil {
+				return err
+			}
 			return kong.DefaultHelpPrinter(options, ctx)
 		}),
 		kong.Writers(stdout, stderr),
@@ -214,6 +267,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitUsage
 	}
 	log := newLogger(stderr, c.LogLevel, c.Verbose)
+	if cmd := kctx.Command(); cmd == "man" || cmd == "completion <shell>" {
+		if err := describeCLI(parser.Model, &c); err != nil {
+			fmt.Fprintf(stderr, "afmc: %v\n", err)
+			return exitFailed
+		}
+	}
 	switch kctx.Command() {
 	case "version":
 		fmt.Fprintf(stdout, "afmc %s (commit %s, built %s, %s %s/%s)\n", buildVersion(), orUnknown(commit), orUnknown(date),
@@ -241,17 +300,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 // capitals with _ for -, as kong.DefaultEnvars would name it.
 func envName(f *kong.Flag) string {
 	return "AFMC_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-}
-
-// nameEnvs gives every flag its variable, for the help to show.
-func nameEnvs(n *kong.Node) {
-	for _, f := range n.Flags {
-		f.Envs = []string{envName(f)}
-		f.Tag.Envs = f.Envs
-	}
-	for _, c := range n.Children {
-		nameEnvs(c)
-	}
 }
 
 // envResolver makes kong read AFMC_* through getenv rather than the process

@@ -1,12 +1,15 @@
 // Command procbench measures a whole afmc process: the median wall time
 // over repeated runs, and the peak RSS as GNU time reports it. With -vs it
-// runs a reference program beside it, alternating run by run, and reports
-// the ratio of the medians: machines differ and are noisy, a ratio
-// measured in one run is what a target can be stated in. RSS must come
-// from a small parent: a child of a large process (a Go test binary) can
-// report its parent's high-water mark as its own.
+// runs reference programs beside it, alternating run by run, and reports
+// the ratios of the medians: machines differ and are noisy, a ratio
+// measured in one run is what a target can be stated in. The first -vs is
+// the baseline (a Go hello-world); every further one (an earlier afmc) is
+// reported against it too, so two builds' ratios to the baseline come from
+// the same runs. RSS must come from a small parent: a child of a large
+// process (a Go test binary) can report its parent's high-water mark as its
+// own.
 //
-//	go run ./tools/procbench -n 50 -max-rss-mib 10 -vs bin/hello -max-ratio 4 -- bin/afmc collect host --json
+//	go run ./tools/procbench -n 50 -max-rss-mib 10 -vs bin/hello -vs 'old/afmc collect host --json' -- bin/afmc collect host --json
 package main
 
 import (
@@ -25,30 +28,33 @@ func main() {
 	n := flag.Int("n", 50, "runs")
 	maxMS := flag.Float64("max-ms", 0, "fail when the median wall time exceeds this (0: report only)")
 	maxRSS := flag.Float64("max-rss-mib", 0, "fail when the median peak RSS exceeds this (0: report only)")
-	vs := flag.String("vs", "", "a reference command (split at spaces) run beside, alternating")
-	maxRatio := flag.Float64("max-ratio", 0, "with -vs: fail when the ratio of the median wall times exceeds this (0: report only)")
+	var refs [][]string
+	flag.Func("vs", "a reference command (split at spaces) run beside, alternating; repeatable, the first is the baseline of the ratios", func(s string) error {
+		if f := strings.Fields(s); len(f) > 0 {
+			refs = append(refs, f)
+		}
+		return nil
+	})
+	maxRatio := flag.Float64("max-ratio", 0, "with -vs: fail when the ratio of the median wall times to the first reference exceeds this (0: report only)")
 	flag.Parse()
 	args := flag.Args()
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: procbench [-n N] [-vs 'REF ARGS'] -- COMMAND [ARGS...]")
+		fmt.Fprintln(os.Stderr, "usage: procbench [-n N] [-vs 'REF ARGS']... -- COMMAND [ARGS...]")
 		os.Exit(2)
 	}
-	var ref []string
-	if *vs != "" {
-		ref = strings.Fields(*vs)
-	}
-	// A few runs first: the page cache and the state file settle.
+	// A few runs first: the page cache and the state files settle.
 	for range 3 {
 		run(args)
-		if ref != nil {
+		for _, ref := range refs {
 			run(ref)
 		}
 	}
-	var walls, refWalls []float64
+	walls := make([]float64, 0, *n)
+	refWalls := make([][]float64, len(refs))
 	for range *n {
 		walls = append(walls, run(args))
-		if ref != nil {
-			refWalls = append(refWalls, run(ref))
+		for i, ref := range refs {
+			refWalls[i] = append(refWalls[i], run(ref))
 		}
 	}
 	rss := make([]float64, 0, *n)
@@ -59,12 +65,17 @@ func main() {
 	fmt.Printf("%s: %d runs, median wall %.2f ms (min %.2f, max %.2f), median peak RSS %.2f MiB (max %.2f)\n",
 		strings.Join(args, " "), *n, wall, minOf(walls), maxOf(walls), mem, maxOf(rss))
 	failed := false
-	if ref != nil {
-		rw := median(refWalls)
+	if len(refs) > 0 {
+		base := median(refWalls[0])
 		fmt.Printf("%s: median wall %.2f ms (min %.2f, max %.2f), median peak RSS %.2f MiB; ratio %.2f\n",
-			strings.Join(ref, " "), rw, minOf(refWalls), maxOf(refWalls), peakRSS(ref), wall/rw)
-		if *maxRatio > 0 && wall/rw > *maxRatio {
-			fmt.Printf("FAIL: the ratio of the median wall times %.2f is over the %.2f target\n", wall/rw, *maxRatio)
+			strings.Join(refs[0], " "), base, minOf(refWalls[0]), maxOf(refWalls[0]), peakRSS(refs[0]), wall/base)
+		for i, ref := range refs[1:] {
+			rw := median(refWalls[i+1])
+			fmt.Printf("%s: median wall %.2f ms (min %.2f, max %.2f), median peak RSS %.2f MiB; its ratio to the first reference %.2f, against %.2f above (%+.1f%%)\n",
+				strings.Join(ref, " "), rw, minOf(refWalls[i+1]), maxOf(refWalls[i+1]), peakRSS(ref), rw/base, wall/base, 100*(wall/rw-1))
+		}
+		if *maxRatio > 0 && wall/base > *maxRatio {
+			fmt.Printf("FAIL: the ratio of the median wall times %.2f is over the %.2f target\n", wall/base, *maxRatio)
 			failed = true
 		}
 	}
