@@ -80,18 +80,19 @@ type Spool struct {
 // what is kept.
 func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, log *slog.Logger) (*Spool, error) {
 	s := &Spool{dir: dir, limits: limits, now: now, log: log}
-	// Temp files of a rewrite that was killed; we hold the lock, so no live
-	// run is writing one.
-	old, _ := filepath.Glob(filepath.Join(dir, ".spool-*.tmp"))
-	for _, p := range old {
-		_ = os.Remove(p)
-	}
-	// An inbox is written without the lock, by a run that may be writing
-	// one right now: only temp files old enough to be a dead run's go.
-	old, _ = filepath.Glob(filepath.Join(dir, ".inbox-*.tmp"))
-	for _, p := range old {
-		if fi, err := os.Lstat(p); err == nil && now.Sub(fi.ModTime()) > staleInbox {
+	// Temp files of a killed rewrite go: we hold the lock, so no live run
+	// is writing one. An inbox is written without the lock, by a run that
+	// may be writing one right now: only inbox temp files old enough to be
+	// a dead run's go.
+	names, _ := readDirNames(dir)
+	for _, name := range names {
+		p := filepath.Join(dir, name)
+		if ok, _ := filepath.Match(".spool-*.tmp", name); ok {
 			_ = os.Remove(p)
+		} else if ok, _ := filepath.Match(".inbox-*.tmp", name); ok {
+			if fi, err := os.Lstat(p); err == nil && now.Sub(fi.ModTime()) > staleInbox {
+				_ = os.Remove(p)
+			}
 		}
 	}
 	if err := s.readAcks(); err != nil {
@@ -520,4 +521,14 @@ func (s *Spool) settledHas(id uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.settled.has(id)
+}
+
+// readDirNames lists dir, unsorted.
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }

@@ -24,9 +24,15 @@ const defaultConfig = "/etc/afmc/afmc.yaml"
 // It is a kong resolver: a flag beats the environment, which beats the
 // file, which beats the defaults.
 type configFile struct {
-	path   string
-	values map[string]*yaml.Node // key → scalar or sequence
-	keys   []string              // in file order, for messages
+	path    string
+	values  map[string]*yaml.Node // flag name → scalar or sequence
+	entries []configEntry         // in file order, for messages
+}
+
+type configEntry struct {
+	key  string // as written
+	flag string // the flag it names, or ""
+	node *yaml.Node
 }
 
 // configPath is the file to read: --config FILE (or --config=FILE) in
@@ -82,11 +88,16 @@ func loadConfig(path string, named bool) (*configFile, error) {
 		case v.Kind == yaml.SequenceNode && slices.ContainsFunc(v.Content, func(n *yaml.Node) bool { return n.Kind != yaml.ScalarNode }):
 			return nil, fmt.Errorf("config file %s line %d: setting %q: a list of values only", path, v.Line, k.Value)
 		}
-		if _, dup := cf.values[k.Value]; dup {
-			return nil, fmt.Errorf("config file %s line %d: setting %q already defined", path, k.Line, k.Value)
+		flag := flagOfKey(k.Value)
+		for _, e := range cf.entries {
+			if e.key == k.Value || flag != "" && e.flag == flag {
+				return nil, fmt.Errorf("config file %s line %d: setting %q already defined (as %q on line %d)", path, k.Line, k.Value, e.key, e.node.Line)
+			}
 		}
-		cf.values[k.Value] = v
-		cf.keys = append(cf.keys, k.Value)
+		if flag != "" {
+			cf.values[flag] = v
+		}
+		cf.entries = append(cf.entries, configEntry{key: k.Value, flag: flag, node: v})
 	}
 	return cf, nil
 }
@@ -103,15 +114,25 @@ func kindName(n *yaml.Node) string {
 	return "value"
 }
 
-// keyOf is the key a flag has in the file; camelCase (tokenFile) is read
-// too, as the JSON config of earlier versions allowed.
-func keyOf(f *kong.Flag) []string {
-	snake := strings.ReplaceAll(f.Name, "-", "_")
-	parts := strings.Split(f.Name, "-")
-	for i := 1; i < len(parts); i++ {
-		parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+// flagOfKey is the flag a key of the file names: the key with - for _
+// (token_file), or in camelCase (tokenFile), as the JSON config of earlier
+// versions allowed; "" when the key is neither.
+func flagOfKey(key string) string {
+	var b strings.Builder
+	for i := range len(key) {
+		switch c := key[i]; {
+		case c == '_':
+			b.WriteByte('-')
+		case 'A' <= c && c <= 'Z' && i > 0:
+			b.WriteByte('-')
+			b.WriteByte(c - 'A' + 'a')
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			b.WriteByte(c)
+		default:
+			return ""
+		}
 	}
-	return []string{snake, strings.Join(parts, "")}
+	return b.String()
 }
 
 // Validate is kong's hook, which runs only after the values were
@@ -122,22 +143,23 @@ func (cf *configFile) Validate(*kong.Application) error { return nil }
 // without a word), the token or salt themselves, and a duration written
 // without its unit.
 func (cf *configFile) check(app *kong.Application) error {
+	if len(cf.entries) == 0 {
+		return nil
+	}
 	flags := map[string]*kong.Flag{}
 	var walk func(n *kong.Node)
 	walk = func(n *kong.Node) {
 		for _, f := range n.Flags {
-			for _, k := range keyOf(f) {
-				flags[k] = f
-			}
+			flags[f.Name] = f
 		}
 		for _, c := range n.Children {
 			walk(c)
 		}
 	}
 	walk(app.Node)
-	for _, key := range cf.keys {
-		v := cf.values[key]
-		f, ok := flags[key]
+	for _, e := range cf.entries {
+		key, v := e.key, e.node
+		f, ok := flags[e.flag]
 		switch {
 		case key == "token" || key == "salt":
 			return fmt.Errorf("config file %s: the %s does not belong in the config file: name its file with %s_file, or set AFMC_%s in the environment", cf.path, key, key, strings.ToUpper(key))
@@ -155,22 +177,16 @@ func (cf *configFile) check(app *kong.Application) error {
 // Resolve gives kong the file's value for a flag: a string for a value, a
 // list of strings for a list, which kong parses as it parses the flag.
 func (cf *configFile) Resolve(_ *kong.Context, _ *kong.Path, f *kong.Flag) (any, error) {
-	for _, k := range keyOf(f) {
-		v, ok := cf.values[k]
-		if !ok {
-			continue
+	v, ok := cf.values[f.Name]
+	switch {
+	case !ok || v.Tag == "!!null":
+		return nil, nil
+	case v.Kind == yaml.SequenceNode:
+		list := make([]any, len(v.Content))
+		for i, n := range v.Content {
+			list[i] = n.Value
 		}
-		if v.Kind == yaml.SequenceNode {
-			list := make([]any, len(v.Content))
-			for i, n := range v.Content {
-				list[i] = n.Value
-			}
-			return list, nil
-		}
-		if v.Tag == "!!null" {
-			return nil, nil
-		}
-		return v.Value, nil
+		return list, nil
 	}
-	return nil, nil
+	return v.Value, nil
 }

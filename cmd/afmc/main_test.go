@@ -356,6 +356,9 @@ lock_timeout: 5s
 		{"mount:\n  path: /x\n", `setting "mount": want a value or a list, not a mapping`},
 		{"- cluster\n", "want settings as key: value lines, not a list"},
 		{"cluster: a\ncluster: b\n", "already defined"},
+		{"login_node: a\nloginNode: b\n", `line 2: setting "loginNode" already defined (as "login_node" on line 1)`},
+		{"Cluster: a\n", `unknown setting "Cluster"`},
+		{"login_Node: a\n", `unknown setting "login_Node"`},
 	} {
 		os.WriteFile(cfg, []byte(tt.content), 0o600)
 		r := afmc(t, env, "collect", "cpu")
