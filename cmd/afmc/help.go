@@ -11,8 +11,8 @@ import (
 // The help of flags and arguments is not in their struct tags: kong parses
 // every tag rune by rune, and interpolates every help string, each time it
 // builds its model, which is on every run, while only --help, the man page
-// and the completions read help. With some 50 flags that was half of kong's
-// cost, the largest part of a host run. Each struct of flags says its help
+// and the completions read help. With some 50 flags that was 40% of the
+// time kong.New takes (0.49 against 0.29 ms warm). Each struct of flags says its help
 // in a FlagHelp method beside it, and describe puts it into the model when
 // it is to be shown. Commands, only a few, keep theirs in the tags.
 
