@@ -25,8 +25,19 @@ func benchItems(n int) []Item {
 	return items
 }
 
-// newBenchSink is a loopback endpoint that reads each body and answers 200.
-func newBenchSink(b *testing.B) *httptest.Server {
+// benchModes are the two ways the benchmarks deliver: one document per
+// POST, and batches of 500.
+var benchModes = []struct {
+	name  string
+	batch int
+}{
+	{"one-per-post", 1},
+	{"batch-500", 500},
+}
+
+// newBenchSender is a sender to a loopback endpoint that reads each body
+// and answers 200; both are closed when the benchmark ends.
+func newBenchSender(b *testing.B, batch, concurrency int) *Sender {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.Copy(io.Discard, r.Body); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -35,26 +46,20 @@ func newBenchSink(b *testing.B) *httptest.Server {
 		_, _ = io.WriteString(w, "ok")
 	}))
 	b.Cleanup(srv.Close)
-	return srv
+	s, err := NewSender(SenderConfig{URL: srv.URL + "/", Token: "bench-token-0123456789", Batch: batch, Concurrency: concurrency})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Close)
+	return s
 }
 
 func BenchmarkSend(b *testing.B) {
 	const n = 10_000
 	items := benchItems(n)
-	for _, bc := range []struct {
-		name  string
-		batch int
-	}{
-		{"one-per-post", 1},
-		{"batch-500", 500},
-	} {
+	for _, bc := range benchModes {
 		b.Run(bc.name, func(b *testing.B) {
-			srv := newBenchSink(b)
-			s, err := NewSender(SenderConfig{URL: srv.URL + "/", Token: "bench-token-0123456789", Batch: bc.batch})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := newBenchSender(b, bc.batch, 0)
 			ack := func([]uint64, Outcome) {}
 
 			b.ReportAllocs()

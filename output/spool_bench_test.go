@@ -41,20 +41,9 @@ func BenchmarkDeliverSpooled(b *testing.B) {
 	const n = 10_000
 	items := spoolBenchItems(n)
 	log := slog.New(slog.DiscardHandler)
-	for _, bc := range []struct {
-		name  string
-		batch int
-	}{
-		{"one-per-post", 1},
-		{"batch-500", 500},
-	} {
+	for _, bc := range benchModes {
 		b.Run(bc.name, func(b *testing.B) {
-			srv := newBenchSink(b)
-			s, err := NewSender(SenderConfig{URL: srv.URL + "/", Token: "bench-token-0123456789", Batch: bc.batch, Concurrency: 4})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := newBenchSender(b, bc.batch, 4)
 			root := b.TempDir()
 
 			b.ReportAllocs()

@@ -53,20 +53,9 @@ func BenchmarkStream200k(b *testing.B) {
 	const n = 200_000
 	proto := spoolBenchItems(1)[0]
 	log := slog.New(slog.DiscardHandler)
-	for _, bc := range []struct {
-		name  string
-		batch int
-	}{
-		{"one-per-post", 1},
-		{"batch-500", 500},
-	} {
+	for _, bc := range benchModes {
 		b.Run(bc.name, func(b *testing.B) {
-			srv := newBenchSink(b)
-			s, err := NewSender(SenderConfig{URL: srv.URL + "/", Token: "bench-token-0123456789", Batch: bc.batch, Concurrency: 4})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := newBenchSender(b, bc.batch, 4)
 			root := b.TempDir()
 			b.ReportAllocs()
 			var peak uint64
