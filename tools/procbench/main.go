@@ -44,17 +44,19 @@ func main() {
 	}
 	// A few runs first: the page cache and the state files settle.
 	for range 3 {
-		run(args)
+		_, _ = run(args)
 		for _, ref := range refs {
-			run(ref)
+			_, _ = run(ref)
 		}
 	}
-	walls := make([]float64, 0, *n)
-	refWalls := make([][]float64, len(refs))
+	walls, cpus := make([]float64, 0, *n), make([]float64, 0, *n)
+	refWalls, refCPUs := make([][]float64, len(refs)), make([][]float64, len(refs))
 	for range *n {
-		walls = append(walls, run(args))
+		w, c := run(args)
+		walls, cpus = append(walls, w), append(cpus, c)
 		for i, ref := range refs {
-			refWalls[i] = append(refWalls[i], run(ref))
+			w, c := run(ref)
+			refWalls[i], refCPUs[i] = append(refWalls[i], w), append(refCPUs[i], c)
 		}
 	}
 	rss := make([]float64, 0, *n)
@@ -62,17 +64,17 @@ func main() {
 		rss = append(rss, peakRSS(args))
 	}
 	wall, mem := median(walls), median(rss)
-	fmt.Printf("%s: %d runs, median wall %.2f ms (min %.2f, max %.2f), median peak RSS %.2f MiB (max %.2f)\n",
-		strings.Join(args, " "), *n, wall, minOf(walls), maxOf(walls), mem, maxOf(rss))
+	fmt.Printf("%s: %d runs, median wall %.2f ms (min %.2f, max %.2f), CPU %.2f ms, median peak RSS %.2f MiB (max %.2f)\n",
+		strings.Join(args, " "), *n, wall, minOf(walls), maxOf(walls), median(cpus), mem, maxOf(rss))
 	failed := false
 	if len(refs) > 0 {
 		base := median(refWalls[0])
-		fmt.Printf("%s: median wall %.2f ms (min %.2f, max %.2f), median peak RSS %.2f MiB; ratio %.2f\n",
-			strings.Join(refs[0], " "), base, minOf(refWalls[0]), maxOf(refWalls[0]), peakRSS(refs[0]), wall/base)
+		fmt.Printf("%s: median wall %.2f ms (min %.2f, max %.2f), CPU %.2f ms, median peak RSS %.2f MiB; ratio %.2f\n",
+			strings.Join(refs[0], " "), base, minOf(refWalls[0]), maxOf(refWalls[0]), median(refCPUs[0]), peakRSS(refs[0]), wall/base)
 		for i, ref := range refs[1:] {
 			rw := median(refWalls[i+1])
-			fmt.Printf("%s: median wall %.2f ms (min %.2f, max %.2f), median peak RSS %.2f MiB; its ratio to the first reference %.2f, against %.2f above (%+.1f%%)\n",
-				strings.Join(ref, " "), rw, minOf(refWalls[i+1]), maxOf(refWalls[i+1]), peakRSS(ref), rw/base, wall/base, 100*(wall/rw-1))
+			fmt.Printf("%s: median wall %.2f ms (min %.2f, max %.2f), CPU %.2f ms, median peak RSS %.2f MiB; its ratio to the first reference %.2f, against %.2f above (%+.1f%%)\n",
+				strings.Join(ref, " "), rw, minOf(refWalls[i+1]), maxOf(refWalls[i+1]), median(refCPUs[i+1]), peakRSS(ref), rw/base, wall/base, 100*(wall/rw-1))
 		}
 		if *maxRatio > 0 && wall/base > *maxRatio {
 			fmt.Printf("FAIL: the ratio of the median wall times %.2f is over the %.2f target\n", wall/base, *maxRatio)
@@ -92,8 +94,9 @@ func main() {
 	}
 }
 
-// run runs a command once and returns its wall time in milliseconds.
-func run(args []string) float64 {
+// run runs a command once and returns its wall time and its CPU time (user
+// and system) in milliseconds.
+func run(args []string) (wall, cpu float64) {
 	cmd := exec.Command(args[0], args[1:]...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -102,7 +105,9 @@ func run(args []string) float64 {
 		fmt.Fprintf(os.Stderr, "procbench: %s: %v\n%s", strings.Join(args, " "), err, errb.String())
 		os.Exit(1)
 	}
-	return float64(time.Since(start).Microseconds()) / 1000
+	wall = float64(time.Since(start).Microseconds()) / 1000
+	cpu = float64((cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Microseconds()) / 1000
+	return wall, cpu
 }
 
 // peakRSS runs a command under GNU time and returns its peak RSS in MiB.
