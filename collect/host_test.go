@@ -218,12 +218,7 @@ func TestNetworkDelta(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, reason := NetworkDelta(tt.prev, tt.cur)
-			if tt.wantReason == "" && reason != "" || tt.wantReason != "" && !strings.Contains(reason, tt.wantReason) {
-				t.Errorf("reason %q, want %q", reason, tt.wantReason)
-			}
-			if got != tt.want {
-				t.Errorf("delta %+v, want %+v", got, tt.want)
-			}
+			checkNetDelta(t, got, reason, tt.want, tt.wantReason)
 		})
 	}
 }
@@ -343,4 +338,16 @@ func TestDiskPermissionDenied(t *testing.T) {
 	}
 	_, err = Gather(context.Background(), Disk{Mounts: []string{"/home"}, statfs: statfs}, env, nil)
 	checkErr(t, err, "mount /home: statfs "+denied+": permission denied")
+}
+
+// checkNetDelta checks NetworkDelta's answer: the delta, and the reason it
+// gives for sending none (wantReason "": no reason).
+func checkNetDelta(t *testing.T, got NetDelta, reason string, want NetDelta, wantReason string) {
+	t.Helper()
+	if wantReason == "" && reason != "" || wantReason != "" && !strings.Contains(reason, wantReason) {
+		t.Errorf("reason %q, want %q", reason, wantReason)
+	}
+	if got != want {
+		t.Errorf("delta %+v, want %+v", got, want)
+	}
 }

@@ -20,16 +20,13 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/document"
+	"github.com/atlas-af/afmc/internal/fixture"
+	"github.com/atlas-af/afmc/internal/kubefake"
 )
 
-// The documents of the fixtures: jupyter-ml from af-jupyter (alice's
-// three pods count once; bob's pod is Pending; carol's, dave's and erin's
-// are finished; frank's is being deleted; ivan's label is empty), and
-// jupyter-coffea from coffea-casa (xavier's notebook and his dask
-// scheduler count once; zeno's pod finished).
 const (
-	wantML     = `{"kind":"jupyter-ml","cluster":"TEST-AF","jupyter_user_count":4,"users":["Grace.Hopper_2","alice","bob","heidi"]}`
-	wantCoffea = `{"kind":"jupyter-coffea","cluster":"TEST-AF","jupyter_user_count":2,"users":["xavier","yolanda"]}`
+	wantML     = fixture.JupyterML
+	wantCoffea = fixture.JupyterCoffea
 )
 
 var bothHubs = []string{"jupyter-ml=af-jupyter/owner", "jupyter-coffea=coffea-casa/jhub_user"}
@@ -44,9 +41,9 @@ func jupyterTestEnv() (*Env, *bytes.Buffer) {
 }
 
 // inCluster is the collector as it runs in a pod, against f.
-func inCluster(t *testing.T, f *fakeAPI, hubs ...string) Jupyter {
+func inCluster(t *testing.T, f *kubefake.API, hubs ...string) Jupyter {
 	t.Helper()
-	host, port := f.hostPort()
+	host, port := f.HostPort()
 	vars := map[string]string{"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": port}
 	return Jupyter{Hubs: hubs, ServiceAccount: kubeServiceAccountDir(t, f), Kubectl: "no-kubectl-here",
 		getenv: func(k string) string { return vars[k] }}
@@ -54,9 +51,9 @@ func inCluster(t *testing.T, f *fakeAPI, hubs ...string) Jupyter {
 
 // onLoginNode is the collector as it runs on a login node: the real
 // kubectl with a kubeconfig for f.
-func onLoginNode(t *testing.T, f *fakeAPI, token string, hubs ...string) Jupyter {
+func onLoginNode(t *testing.T, f *kubefake.API, token string, hubs ...string) Jupyter {
 	t.Helper()
-	return Jupyter{Hubs: hubs, Kubectl: realKubectl(t), Kubeconfig: writeKubeconfig(t, f, token),
+	return Jupyter{Hubs: hubs, Kubectl: realKubectl(t), Kubeconfig: f.Kubeconfig(t, token),
 		getenv: func(string) string { return "" }}
 }
 
@@ -119,14 +116,14 @@ func TestJupyterInCluster(t *testing.T) {
 	}
 	// Only what is needed: one label selector, the finished pods left out,
 	// pages of 500 at most, and each later page by its continue token.
-	for _, r := range f.log() {
+	for _, r := range f.Requests() {
 		if !strings.Contains(r, "fieldSelector=status.phase%21%3DSucceeded%2Cstatus.phase%21%3DFailed%2Cstatus.phase%21%3DUnknown") ||
 			!strings.Contains(r, "limit=500") || !(strings.Contains(r, "labelSelector=owner&") || strings.Contains(r, "labelSelector=jhub_user&")) {
 			t.Errorf("request %s", r)
 		}
 	}
-	if n := len(f.log()); n != 4 { // af-jupyter: 8 pods in 3 pages; coffea-casa: 3 pods in 1
-		t.Errorf("%d requests, want 4: %q", n, f.log())
+	if n := len(f.Requests()); n != 4 { // af-jupyter: 8 pods in 3 pages; coffea-casa: 3 pods in 1
+		t.Errorf("%d requests, want 4: %q", n, f.Requests())
 	}
 	noSecret(t, token, logs.String())
 }
@@ -135,7 +132,7 @@ func TestJupyterInCluster(t *testing.T) {
 // proxy, an old server) sends whole pods of every phase: the same users.
 func TestJupyterWholePods(t *testing.T) {
 	f := newFakeAPI(t, kubeFixtureToken(t), "af-jupyter", "coffea-casa")
-	f.set(func(f *fakeAPI) { f.fullOnly = true })
+	f.Set(func(c *kubefake.Config) { c.FullOnly = true })
 	env, _ := jupyterTestEnv()
 	got, err := gatherJSON(t, inCluster(t, f, bothHubs...), env)
 	if err != nil {
@@ -161,7 +158,7 @@ func TestJupyterKubectl(t *testing.T) {
 	}
 	// kubectl asked as afmc told it, and followed the continue tokens.
 	var lists, pages int
-	for _, r := range f.log() {
+	for _, r := range f.Requests() {
 		if strings.Contains(r, "/pods?") {
 			lists++
 			if !strings.Contains(r, "fieldSelector=status.phase%21%3DSucceeded") {
@@ -173,7 +170,7 @@ func TestJupyterKubectl(t *testing.T) {
 		}
 	}
 	if lists != 4 || pages != 2 {
-		t.Errorf("%d pod lists, %d of them continued, want 4 and 2: %q", lists, pages, f.log())
+		t.Errorf("%d pod lists, %d of them continued, want 4 and 2: %q", lists, pages, f.Requests())
 	}
 }
 
@@ -183,7 +180,7 @@ func TestJupyterKUBECONFIG(t *testing.T) {
 	f := newFakeAPI(t, "kubeconfig-token", "af-jupyter")
 	j := onLoginNode(t, f, "kubeconfig-token", "jupyter-ml=af-jupyter/owner")
 	t.Setenv("KUBECONFIG", j.Kubeconfig)
-	host, port := f.hostPort()
+	host, port := f.HostPort()
 	j.Kubeconfig, j.getenv = "", nil // os.Getenv
 	t.Setenv("KUBERNETES_SERVICE_HOST", host)
 	t.Setenv("KUBERNETES_SERVICE_PORT", port)
@@ -200,7 +197,7 @@ func TestJupyterKUBECONFIG(t *testing.T) {
 // working hub's document, and an error naming the other.
 func TestJupyterMissingNamespace(t *testing.T) {
 	hubs := []string{"jupyter-ml=af-jupyter/owner", "jupyter-gone=coffea-csaa/jhub_user"}
-	check := func(t *testing.T, j Jupyter, f *fakeAPI) {
+	check := func(t *testing.T, j Jupyter, f *kubefake.API) {
 		env, _ := jupyterTestEnv()
 		got, err := gatherJSON(t, j, env)
 		checkDocs(t, got, wantML)
@@ -212,7 +209,7 @@ func TestJupyterMissingNamespace(t *testing.T) {
 		}
 
 		// An existing namespace with no user pods is a hub nobody uses.
-		f.set(func(f *fakeAPI) { f.namespaces["coffea-csaa"] = nil })
+		f.Set(func(c *kubefake.Config) { c.Namespaces["coffea-csaa"] = nil })
 		got, err = gatherJSON(t, j, env)
 		checkDocs(t, got, wantML, `{"kind":"jupyter-gone","cluster":"TEST-AF","jupyter_user_count":0,"users":[]}`)
 		if err != nil {
@@ -221,7 +218,7 @@ func TestJupyterMissingNamespace(t *testing.T) {
 
 		// A service account that may not get namespaces cannot tell: the
 		// hub counts as idle, with a debug log that says so.
-		f.set(func(f *fakeAPI) { delete(f.namespaces, "coffea-csaa"); f.nsHidden = true })
+		f.Set(func(c *kubefake.Config) { delete(c.Namespaces, "coffea-csaa"); c.NSHidden = true })
 		env, logs := jupyterTestEnv()
 		got, err = gatherJSON(t, j, env)
 		checkDocs(t, got, wantML, `{"kind":"jupyter-gone","cluster":"TEST-AF","jupyter_user_count":0,"users":[]}`)
@@ -240,8 +237,8 @@ func TestJupyterMissingNamespace(t *testing.T) {
 }
 
 func TestJupyterForbidden(t *testing.T) {
-	check := func(t *testing.T, j Jupyter, f *fakeAPI, who string) {
-		f.set(func(f *fakeAPI) { f.forbidden["coffea-casa"] = true })
+	check := func(t *testing.T, j Jupyter, f *kubefake.API, who string) {
+		f.Set(func(c *kubefake.Config) { c.Forbidden["coffea-casa"] = true })
 		env, logs := jupyterTestEnv()
 		got, err := gatherJSON(t, j, env)
 		checkDocs(t, got, wantML)
@@ -277,7 +274,7 @@ func TestJupyterUnauthorized(t *testing.T) {
 			t.Errorf("error %v", err)
 		}
 		// The server saw the token; no error or log shows it.
-		if b := f.badAuth; len(b) == 0 || b[0] != "Bearer "+token {
+		if b := f.BadAuth(); len(b) == 0 || b[0] != "Bearer "+token {
 			t.Errorf("the server got %q", b)
 		}
 		noSecret(t, token, errText(err), logs.String())
@@ -303,7 +300,7 @@ func TestJupyterTokenRotates(t *testing.T) {
 	if _, err := gatherJSON(t, j, env); err != nil {
 		t.Fatal(err)
 	}
-	f.set(func(f *fakeAPI) { f.token = "rotated-token" })
+	f.Set(func(c *kubefake.Config) { c.Token = "rotated-token" })
 	writeFile(t, filepath.Join(j.ServiceAccount, "token"), "rotated-token\n")
 	got, err := gatherJSON(t, j, env)
 	if err != nil {
@@ -337,7 +334,7 @@ func TestJupyterUnreachable(t *testing.T) {
 		f := newFakeAPI(t, "tok")
 		j := onLoginNode(t, f, "tok", "jupyter-ml=af-jupyter/owner")
 		b, _ := os.ReadFile(j.Kubeconfig)
-		writeFile(t, j.Kubeconfig, strings.Replace(string(b), f.srv.URL, "https://"+dead, 1))
+		writeFile(t, j.Kubeconfig, strings.Replace(string(b), f.URL(), "https://"+dead, 1))
 		env, _ := jupyterTestEnv()
 		_, err := gatherJSON(t, j, env)
 		if !strings.Contains(errText(err), "cannot be reached") || !strings.Contains(errText(err), "The connection to the server "+dead+" was refused") {
@@ -374,8 +371,8 @@ func TestJupyterUntrustedCertificate(t *testing.T) {
 	if !strings.Contains(errText(err), "cannot be trusted") {
 		t.Errorf("error %v", err)
 	}
-	if len(f.badAuth) != 0 || len(f.log()) != 0 {
-		t.Errorf("a request reached the server past a failed TLS check: %q", f.log())
+	if len(f.BadAuth()) != 0 || len(f.Requests()) != 0 {
+		t.Errorf("a request reached the server past a failed TLS check: %q", f.Requests())
 	}
 	noSecret(t, kubeFixtureToken(t), errText(err), logs.String())
 }
@@ -385,14 +382,14 @@ func TestJupyterUntrustedCertificate(t *testing.T) {
 func TestJupyterTimeout(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		j    func(f *fakeAPI) Jupyter
+		j    func(f *kubefake.API) Jupyter
 	}{
-		{"in a pod", func(f *fakeAPI) Jupyter { return inCluster(t, f, bothHubs...) }},
-		{"kubectl", func(f *fakeAPI) Jupyter { return onLoginNode(t, f, kubeFixtureToken(t), bothHubs...) }},
+		{"in a pod", func(f *kubefake.API) Jupyter { return inCluster(t, f, bothHubs...) }},
+		{"kubectl", func(f *kubefake.API) Jupyter { return onLoginNode(t, f, kubeFixtureToken(t), bothHubs...) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeAPI(t, kubeFixtureToken(t), "af-jupyter", "coffea-casa")
-			f.set(func(f *fakeAPI) { f.stall = time.Minute })
+			f.Set(func(c *kubefake.Config) { c.Stall = time.Minute })
 			env, _ := jupyterTestEnv()
 			start := time.Now()
 			outs := Run(t.Context(), env, []Collector{tt.j(f)}, nil, 3*time.Second, false, func(document.Document) error { return nil })
@@ -503,7 +500,7 @@ func TestParseJupyterHubs(t *testing.T) {
 // an integer.
 func TestJupyterDocumentShape(t *testing.T) {
 	f := newFakeAPI(t, kubeFixtureToken(t), "af-jupyter")
-	f.set(func(f *fakeAPI) { f.namespaces["idle"] = nil })
+	f.Set(func(c *kubefake.Config) { c.Namespaces["idle"] = nil })
 	env, _ := jupyterTestEnv()
 	res, err := Gather(context.Background(), inCluster(t, f, "jupyter-idle=idle/owner"), env, nil)
 	if err != nil || len(res.Docs) != 1 {

@@ -1,13 +1,8 @@
 package collect
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"fmt"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,352 +10,35 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/tidwall/gjson"
 
 	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/internal/kubefake"
 )
 
-// fakeAPI is a Kubernetes API server on loopback, over TLS, that answers
-// as the real one does for what afmc and kubectl ask of it: discovery, the
-// pods of a namespace (label and field selectors, limit and continue
-// tokens, full PodLists or metadata only), and the namespace itself.
-// Namespaces hold the pods of testdata/jupyter/NS.json; a namespace that
-// is not there lists as empty, as on a real cluster, and GETs as 404.
-type fakeAPI struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	token string // the bearer token it accepts
-
-	mu         sync.Mutex
-	namespaces map[string][]gjson.Result // namespace: its pods
-	pageSize   int                       // at most this many items a page, whatever limit says
-	forbidden  map[string]bool           // namespaces where list pods is forbidden
-	nsHidden   bool                      // GET namespaces is forbidden
-	fullOnly   bool                      // ignores metadata-only Accept and fieldSelector, as a proxy or an old API might
-	expire     bool                      // answers the next continue request with 410 Gone
-	stall      time.Duration             // every pod list waits this long first
-	requests   []string                  // method, path and query of every request
-	badAuth    []string                  // Authorization headers it refused
-}
-
-// kubeSAIdentity is the service account the fake's errors name.
-const kubeSAIdentity = "system:serviceaccount:afmc:afmc"
-
-func newFakeAPI(t *testing.T, token string, namespaces ...string) *fakeAPI {
+// newFakeAPI is a fake API server holding the pods of
+// testdata/jupyter/NS.json for each namespace.
+func newFakeAPI(t *testing.T, token string, namespaces ...string) *kubefake.API {
 	t.Helper()
-	f := &fakeAPI{t: t, token: token, namespaces: map[string][]gjson.Result{}, pageSize: 3, forbidden: map[string]bool{}}
-	for _, ns := range namespaces {
-		f.namespaces[ns] = gjson.ParseBytes(readFixture(t, filepath.Join("jupyter", ns+".json"))).Get("items").Array()
-	}
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
-	// kubectl and the timeout tests hang up on it: not worth a log line.
-	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	f.srv.StartTLS() // on 127.0.0.1, with a certificate for it
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-// caPEM is the server certificate as a CA bundle, as ca.crt holds it.
-func (f *fakeAPI) caPEM() []byte {
-	return kubePEM(f.srv.Certificate().Raw)
-}
-
-// hostPort is the server's address split as KUBERNETES_SERVICE_HOST and _PORT.
-func (f *fakeAPI) hostPort() (string, string) {
-	a := strings.TrimPrefix(f.srv.URL, "https://")
-	i := strings.LastIndex(a, ":")
-	return a[:i], a[i+1:]
-}
-
-func (f *fakeAPI) log() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.requests)
-}
-
-func (f *fakeAPI) set(change func(f *fakeAPI)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	change(f)
-}
-
-// kubeStatus writes a Status object, as the API does for every error.
-func kubeStatus(w http.ResponseWriter, code int, reason, message string, details map[string]string) {
-	s := map[string]any{"kind": "Status", "apiVersion": "v1", "metadata": map[string]any{},
-		"status": "Failure", "message": message, "reason": reason, "code": code}
-	if details != nil {
-		s["details"] = details
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(s)
-}
-
-func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.requests = append(f.requests, r.Method+" "+r.URL.RequestURI())
-	if r.Header.Get("Authorization") != "Bearer "+f.token {
-		f.badAuth = append(f.badAuth, r.Header.Get("Authorization"))
-		f.mu.Unlock()
-		kubeStatus(w, 401, "Unauthorized", "Unauthorized", nil)
-		return
-	}
-	stall := f.stall
-	f.mu.Unlock()
-
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	switch {
-	case r.Method != http.MethodGet:
-		kubeStatus(w, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource", nil)
-	case r.URL.Path == "/api":
-		kubeWriteJSON(w, `{"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[{"clientCIDR":"0.0.0.0/0","serverAddress":"127.0.0.1:6443"}]}`)
-	case r.URL.Path == "/apis":
-		kubeWriteJSON(w, `{"kind":"APIGroupList","apiVersion":"v1","groups":[]}`)
-	case r.URL.Path == "/api/v1":
-		kubeWriteJSON(w, `{"kind":"APIResourceList","groupVersion":"v1","resources":[`+
-			`{"name":"namespaces","singularName":"namespace","namespaced":false,"kind":"Namespace","verbs":["create","delete","get","list","patch","update","watch"],"shortNames":["ns"]},`+
-			`{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["create","delete","deletecollection","get","list","patch","update","watch"],"shortNames":["po"],"categories":["all"]}]}`)
-	case r.URL.Path == "/version":
-		kubeWriteJSON(w, `{"major":"1","minor":"32","gitVersion":"v1.32.4","platform":"linux/amd64"}`)
-	case len(parts) == 5 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" && parts[4] == "pods":
-		if stall > 0 {
-			select {
-			case <-time.After(stall):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		f.listPods(w, r, parts[3])
-	case len(parts) == 4 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces":
-		f.getNamespace(w, parts[3])
-	default:
-		kubeStatus(w, 404, "NotFound", "the server could not find the requested resource", nil)
-	}
-}
-
-func kubeWriteJSON(w http.ResponseWriter, s string) {
-	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprint(w, s)
-}
-
-func (f *fakeAPI) getNamespace(w http.ResponseWriter, ns string) {
-	f.mu.Lock()
-	_, ok := f.namespaces[ns]
-	hidden := f.nsHidden
-	f.mu.Unlock()
-	switch {
-	case hidden:
-		kubeStatus(w, 403, "Forbidden", fmt.Sprintf(`namespaces %q is forbidden: User %q cannot get resource "namespaces" in API group "" in the namespace %q`, ns, kubeSAIdentity, ns),
-			map[string]string{"name": ns, "kind": "namespaces"})
-	case !ok:
-		kubeStatus(w, 404, "NotFound", fmt.Sprintf("namespaces %q not found", ns), map[string]string{"name": ns, "kind": "namespaces"})
-	default:
-		kubeWriteJSON(w, fmt.Sprintf(`{"kind":"Namespace","apiVersion":"v1","metadata":{"name":%q,"uid":"d1e2","resourceVersion":"17"},"spec":{"finalizers":["kubernetes"]},"status":{"phase":"Active"}}`, ns))
-	}
-}
-
-// kubeContinueToken is the fake's opaque continue token.
-type kubeContinueToken struct {
-	NS     string `json:"ns"`
-	Label  string `json:"label"`
-	Field  string `json:"field"`
-	Offset int    `json:"offset"`
-}
-
-func (f *fakeAPI) listPods(w http.ResponseWriter, r *http.Request, ns string) {
-	q := r.URL.Query()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.forbidden[ns] {
-		kubeStatus(w, 403, "Forbidden", fmt.Sprintf(`pods is forbidden: User %q cannot list resource "pods" in API group "" in the namespace %q`, kubeSAIdentity, ns),
-			map[string]string{"kind": "pods"})
-		return
-	}
-	label, field := q.Get("labelSelector"), q.Get("fieldSelector")
-	if f.fullOnly {
-		field = ""
-	}
-	offset := 0
-	if c := q.Get("continue"); c != "" {
-		var tok kubeContinueToken
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err == nil {
-			err = json.Unmarshal(b, &tok)
-		}
-		if err != nil || tok.NS != ns || tok.Label != label || tok.Field != field {
-			kubeStatus(w, 400, "BadRequest", "continue key is not valid: the selectors or the namespace changed", nil)
-			return
-		}
-		if f.expire {
-			f.expire = false
-			kubeStatus(w, 410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.", nil)
-			return
-		}
-		offset = tok.Offset
-	}
-	limit := len(f.namespaces[ns])
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 {
-			kubeStatus(w, 400, "BadRequest", "invalid limit", nil)
-			return
-		}
-		if n > 0 {
-			limit = n
-		}
-	}
-	limit = min(limit, f.pageSize)
-
-	var matched []gjson.Result
-	for _, p := range f.namespaces[ns] {
-		ok, err := kubeSelects(p, label, field)
-		if err != nil {
-			kubeStatus(w, 400, "BadRequest", err.Error(), nil)
-			return
-		}
-		if ok {
-			matched = append(matched, p)
-		}
-	}
-	page := matched[min(offset, len(matched)):min(offset+limit, len(matched))]
-	cont := ""
-	if offset+limit < len(matched) {
-		b, _ := json.Marshal(kubeContinueToken{ns, label, field, offset + limit})
-		cont = base64.RawURLEncoding.EncodeToString(b)
-	}
-	meta := map[string]any{"resourceVersion": "48213377"}
-	if cont != "" {
-		meta["continue"] = cont
-		meta["remainingItemCount"] = len(matched) - offset - limit
-	}
-	kubeMetadataOnly := !f.fullOnly && strings.Contains(r.Header.Get("Accept"), "as=PartialObjectMetadataList")
-	items := make([]json.RawMessage, 0, len(page))
-	for _, p := range page {
-		if kubeMetadataOnly {
-			items = append(items, json.RawMessage(`{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":`+p.Get("metadata").Raw+`}`))
-		} else {
-			items = append(items, json.RawMessage(p.Raw))
-		}
-	}
-	list := map[string]any{"kind": "PodList", "apiVersion": "v1", "metadata": meta, "items": items}
-	if kubeMetadataOnly {
-		list["kind"], list["apiVersion"] = "PartialObjectMetadataList", "meta.k8s.io/v1"
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(list)
-}
-
-// kubeSelects applies a label selector (key, key=value, key!=value, !key) and
-// a field selector on status.phase (= and !=), as the API does.
-func kubeSelects(pod gjson.Result, label, field string) (bool, error) {
-	labels := pod.Get("metadata.labels")
-	for _, term := range kubeSplitSelector(label) {
-		var key, op, want string
-		switch {
-		case strings.HasPrefix(term, "!"):
-			key, op = term[1:], "!"
-		case strings.Contains(term, "!="):
-			key, want, _ = strings.Cut(term, "!=")
-			op = "!="
-		case strings.Contains(term, "="):
-			key, want, _ = strings.Cut(term, "=")
-			want, op = strings.TrimPrefix(want, "="), "="
-		default:
-			key, op = term, ""
-		}
-		v := labels.Get(gjson.Escape(key))
-		switch op {
-		case "":
-			if !v.Exists() {
-				return false, nil
-			}
-		case "!":
-			if v.Exists() {
-				return false, nil
-			}
-		case "=":
-			if !v.Exists() || v.String() != want {
-				return false, nil
-			}
-		case "!=":
-			if v.Exists() && v.String() == want {
-				return false, nil
-			}
-		}
-	}
-	phase := pod.Get("status.phase").String()
-	for _, term := range kubeSplitSelector(field) {
-		key, want, neg := "", "", false
-		if k, v, ok := strings.Cut(term, "!="); ok {
-			key, want, neg = k, v, true
-		} else if k, v, ok := strings.Cut(term, "="); ok {
-			key, want = k, strings.TrimPrefix(v, "=")
-		}
-		if key != "status.phase" {
-			return false, fmt.Errorf("field label not supported: %s", key)
-		}
-		if (phase == want) == neg {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-func kubeSplitSelector(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, ",")
+	return kubefake.New(t, token, filepath.Join("..", "testdata", "jupyter"), namespaces...)
 }
 
 // kubeServiceAccountDir lays out a pod's service-account mount: the fixture
 // token and namespace, and the fake's CA as ca.crt.
-func kubeServiceAccountDir(t *testing.T, f *fakeAPI) string {
+func kubeServiceAccountDir(t *testing.T, f *kubefake.API) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"token", "namespace"} {
 		writeFile(t, filepath.Join(dir, name), string(readFixture(t, filepath.Join("jupyter", "serviceaccount", name))))
 	}
-	writeFile(t, filepath.Join(dir, "ca.crt"), string(f.caPEM()))
+	writeFile(t, filepath.Join(dir, "ca.crt"), string(f.CAPEM()))
 	return dir
 }
 
 func kubeFixtureToken(t *testing.T) string {
 	t.Helper()
 	return strings.TrimSpace(string(readFixture(t, filepath.Join("jupyter", "serviceaccount", "token"))))
-}
-
-// writeKubeconfig writes a kubeconfig for the fake server, trusting its CA and
-// authenticating with token, as a site's would.
-func writeKubeconfig(t *testing.T, f *fakeAPI, token string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "config")
-	writeFile(t, path, fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: af
-  cluster:
-    server: %s
-    certificate-authority-data: %s
-users:
-- name: afmc
-  user:
-    token: %s
-contexts:
-- name: af
-  context:
-    cluster: af
-    user: afmc
-current-context: af
-`, f.srv.URL, base64.StdEncoding.EncodeToString(f.caPEM()), token))
-	return path
 }
 
 // realKubectl is the machine's kubectl: these tests run the real one, so
@@ -471,9 +149,9 @@ func TestKubeNames(t *testing.T) {
 }
 
 // newTestAPIClient is the in-cluster client on the fake server.
-func newTestAPIClient(t *testing.T, f *fakeAPI) *apiClient {
+func newTestAPIClient(t *testing.T, f *kubefake.API) *apiClient {
 	t.Helper()
-	host, port := f.hostPort()
+	host, port := f.HostPort()
 	c, err := newAPIClient(host, port, kubeServiceAccountDir(t, f))
 	if err != nil {
 		t.Fatal(err)
@@ -500,7 +178,7 @@ func TestAPIClientPages(t *testing.T) {
 	if want := "jupyter-alice jupyter-alice--gpu jupyter-alice--test jupyter-bob jupyter-frank jupyter-grace-2ehopper jupyter-heidi jupyter-ivan"; strings.Join(names, " ") != want {
 		t.Errorf("pods %s\nwant %s", strings.Join(names, " "), want)
 	}
-	log := f.log()
+	log := f.Requests()
 	if len(log) != 3 {
 		t.Fatalf("requests %q, want three pages", log)
 	}
@@ -516,10 +194,11 @@ func TestAPIClientPages(t *testing.T) {
 	}
 
 	// An expired continue token: the list starts over, once.
-	f.set(func(f *fakeAPI) { f.expire, f.requests = true, nil })
+	f.Set(func(c *kubefake.Config) { c.Expire = true })
+	f.ClearRequests()
 	pods2, err := c.listPods(t.Context(), "af-jupyter", "owner")
-	if err != nil || len(pods2) != len(pods) || len(f.log()) != 5 {
-		t.Errorf("after a 410: %d pods, %v, requests %q", len(pods2), err, f.log())
+	if err != nil || len(pods2) != len(pods) || len(f.Requests()) != 5 {
+		t.Errorf("after a 410: %d pods, %v, requests %q", len(pods2), err, f.Requests())
 	}
 }
 
@@ -534,7 +213,7 @@ func TestAPIClientBounds(t *testing.T) {
 
 	// A server that sends the same continue token forever.
 	loop := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		kubeWriteJSON(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"again"},"items":[]}`)
+		kubefake.WriteJSON(w, `{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"again"},"items":[]}`)
 	}))
 	defer loop.Close()
 	c.base, c.maxPage = loop.URL, kubeMaxPageBytes
@@ -547,7 +226,7 @@ func TestAPIClientBounds(t *testing.T) {
 func TestServiceAccountFiles(t *testing.T) {
 	f := newFakeAPI(t, "x")
 	dir := kubeServiceAccountDir(t, f)
-	host, port := f.hostPort()
+	host, port := f.HostPort()
 	for _, tt := range []struct {
 		file, content, want string
 	}{

@@ -53,12 +53,7 @@ func TestNetworkDeltaSumWraps(t *testing.T) {
 			got, reason := NetworkDelta(
 				NetworkState{HostClock: clock(1000), Interfaces: tt.prev},
 				NetworkState{HostClock: clock(1300), Interfaces: tt.cur})
-			if tt.wantReason == "" && reason != "" || tt.wantReason != "" && !strings.Contains(reason, tt.wantReason) {
-				t.Errorf("reason %q, want %q", reason, tt.wantReason)
-			}
-			if got != tt.want {
-				t.Errorf("delta %+v, want %+v", got, tt.want)
-			}
+			checkNetDelta(t, got, reason, tt.want, tt.wantReason)
 		})
 	}
 }

@@ -198,9 +198,7 @@ func TestSpoolDropsSnapshotsBeforeEvents(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := openSpool(t, dir, 0, SpoolLimits{}, now, nil)
-			appendItems(t, s, old, 1)
-			closeSpool(t, s)
+			spoolOf(t, dir, old, now)
 			var logs bytes.Buffer
 			limits := SpoolLimits{MaxBytes: tc.maxBytes}
 			r := openSpool(t, dir, 1, limits, now, slog.New(slog.NewTextHandler(&logs, nil)))

@@ -76,6 +76,16 @@ func appendItems(t *testing.T, s *Spool, items []Item, gen uint64) []Item {
 	return out
 }
 
+// spoolOf writes items to a new spool in dir as generation 1, at the
+// time at, closes it and returns what was appended.
+func spoolOf(t *testing.T, dir string, items []Item, at time.Time) []Item {
+	t.Helper()
+	s := openSpool(t, dir, 0, SpoolLimits{}, at, nil)
+	out := appendItems(t, s, items, 1)
+	closeSpool(t, s)
+	return out
+}
+
 func closeSpool(t *testing.T, s *Spool) {
 	t.Helper()
 	if err := s.Close(); err != nil {
@@ -229,11 +239,9 @@ func TestSpoolAppendThenReopen(t *testing.T) {
 
 func TestSpoolAppendAcrossRunsKeepsOrder(t *testing.T) {
 	dir := t.TempDir()
-	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
-	first := appendItems(t, s, spoolItems(0, 3), 1)
-	closeSpool(t, s)
+	first := spoolOf(t, dir, spoolItems(0, 3), spoolBase)
 
-	s = openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
+	s := openSpool(t, dir, 1, SpoolLimits{}, spoolBase, nil)
 	second := appendItems(t, s, spoolItems(3, 2), 2)
 	closeSpool(t, s)
 
@@ -718,9 +726,7 @@ func TestSpoolLimits(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
-			appendItems(t, s, items, 1)
-			closeSpool(t, s)
+			spoolOf(t, dir, items, spoolBase)
 
 			var logs bytes.Buffer
 			r := openSpool(t, dir, 1, tc.limits, now, slog.New(slog.NewTextHandler(&logs, nil)))
@@ -810,9 +816,7 @@ func TestSpoolLimitsHoldAfterAppend(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := openSpool(t, dir, 0, SpoolLimits{}, now, nil)
-			appendItems(t, s, old, 1)
-			closeSpool(t, s)
+			spoolOf(t, dir, old, now)
 
 			var logs bytes.Buffer
 			r := openSpool(t, dir, 1, tc.limits, now, slog.New(slog.NewTextHandler(&logs, nil)))
