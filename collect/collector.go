@@ -1,6 +1,7 @@
-// Package collect holds the collector contract, the registry of collectors
-// and one file per collector. Parsers are pure functions over bytes, kept
-// apart from the I/O so they can be tested on fixtures in testdata/.
+// Package collect holds the collector contract (Collector, Env, Emit) and
+// the scheduler that runs collectors concurrently (Run). The collectors
+// live in a package per family (collect/host, collect/login,
+// collect/condor, collect/jupyter); collect/all is the registry.
 package collect
 
 import (
@@ -9,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -75,42 +75,10 @@ type Env struct {
 	Log       *slog.Logger
 }
 
-// Set is every collector afmc knows. Each collector's exported fields are
-// its own settings, which the CLI embeds as flags (kong tags beside them),
-// so adding a collector is one file, its test, and one field here. New
-// collectors prefix their flags with their name ("ssh-"); disk's and
-// network's keep the names they always had. A collector with settings
-// that can be wrong has a Validate() error method, which kong calls at
-// parse time: a mistake is a usage error before anything runs.
-type Set struct {
-	CPU     CPU     `embed:""`
-	Mem     Mem     `embed:""`
-	Disk    Disk    `embed:"" group:"disk"`
-	Network Network `embed:"" group:"network"`
-	SSH     SSH     `embed:"" prefix:"ssh-" group:"ssh"`
-	Jupyter Jupyter `embed:"" group:"jupyter"`
-	// Last: its stream of jobs must not wait behind another collector.
-	Condor Condor `embed:"" prefix:"condor-" group:"condor"`
-}
-
-// List returns the collectors in registry order.
-func (s Set) List() []Collector {
-	v := reflect.ValueOf(s)
-	out := make([]Collector, 0, v.NumField())
-	for i := range v.NumField() {
-		out = append(out, v.Field(i).Interface().(Collector))
-	}
-	return out
-}
-
-// Groups are names that stand for several kinds.
-var Groups = map[string][]string{
-	"host": {"cpu", "mem", "disk", "network"},
-}
-
 // Select resolves the kinds named on the command line to collectors, in
-// registry order and without duplicates. all selects every collector.
-func Select(cs []Collector, names []string, all bool) ([]Collector, error) {
+// registry order and without duplicates: a name of groups stands for its
+// kinds. all selects every collector.
+func Select(cs []Collector, groups map[string][]string, names []string, all bool) ([]Collector, error) {
 	if all {
 		return cs, nil
 	}
@@ -121,14 +89,14 @@ func Select(cs []Collector, names []string, all bool) ([]Collector, error) {
 	want := map[string]bool{}
 	for _, n := range names {
 		n = strings.ToLower(n)
-		if g, ok := Groups[n]; ok {
+		if g, ok := groups[n]; ok {
 			for _, k := range g {
 				want[k] = true
 			}
 			continue
 		}
 		if _, ok := byName[n]; !ok {
-			return nil, fmt.Errorf("unknown kind %q (known: %s)", n, strings.Join(KindNames(cs), ", "))
+			return nil, fmt.Errorf("unknown kind %q (known: %s)", n, strings.Join(KindNames(cs, groups), ", "))
 		}
 		want[n] = true
 	}
@@ -142,12 +110,12 @@ func Select(cs []Collector, names []string, all bool) ([]Collector, error) {
 }
 
 // KindNames lists the names Select accepts.
-func KindNames(cs []Collector) []string {
+func KindNames(cs []Collector, groups map[string][]string) []string {
 	var names []string
 	for _, c := range cs {
 		names = append(names, c.Name())
 	}
-	for g := range Groups {
+	for g := range groups {
 		names = append(names, g)
 	}
 	sort.Strings(names)

@@ -135,36 +135,6 @@ func (s stuckAfter) Collect(_ context.Context, _ *Env, _ json.RawMessage, emit E
 	return json.RawMessage(`{}`), nil
 }
 
-func TestSelect(t *testing.T) {
-	cs := Set{}.List()
-	names := func(cs []Collector) string {
-		var s []string
-		for _, c := range cs {
-			s = append(s, c.Name())
-		}
-		return strings.Join(s, " ")
-	}
-	for _, tt := range []struct {
-		args    []string
-		all     bool
-		want    string
-		wantErr string
-	}{
-		{[]string{"disk"}, false, "disk", ""},
-		{[]string{"mem", "cpu", "CPU"}, false, "cpu mem", ""},
-		{[]string{"host"}, false, "cpu mem disk network", ""},
-		{[]string{"host", "disk"}, false, "cpu mem disk network", ""},
-		{nil, true, "cpu mem disk network ssh jupyter condor", ""},
-		{[]string{"dsik"}, false, "", `unknown kind "dsik" (known: condor, cpu, disk, host, jupyter, mem, network, ssh)`},
-	} {
-		got, err := Select(cs, tt.args, tt.all)
-		checkErr(t, err, tt.wantErr)
-		if err == nil && names(got) != tt.want {
-			t.Errorf("Select(%v) = %s, want %s", tt.args, names(got), tt.want)
-		}
-	}
-}
-
 // Documents reach the sink in registry order even when a later collector
 // finishes first; the first collector's stream is never held back.
 func TestRunKeepsRegistryOrder(t *testing.T) {

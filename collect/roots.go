@@ -1,10 +1,6 @@
 package collect
 
-import (
-	"fmt"
-	"os"
-	"path/filepath"
-)
+import "path/filepath"
 
 // Roots are where the host's filesystems are seen from. They follow
 // gopsutil's variables (HOST_PROC, HOST_SYS, HOST_ETC, HOST_VAR, HOST_RUN,
@@ -51,19 +47,4 @@ func (r Roots) SysPath(elem ...string) string {
 // HostPath is a path of the host's filesystem as seen from here.
 func (r Roots) HostPath(p string) string {
 	return filepath.Join(r.Root, p)
-}
-
-// readParsed reads a host file and parses it. Errors say what was being
-// read and, for bad content, which file held it.
-func readParsed[T any](path, what string, parse func([]byte) (T, error)) (T, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		var zero T
-		return zero, fmt.Errorf("reading %s: %w", what, err)
-	}
-	v, err := parse(b)
-	if err != nil {
-		return v, fmt.Errorf("%s: %w", path, err)
-	}
-	return v, nil
 }

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 
 	"github.com/atlas-af/afmc/document"
-	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/format"
+	"github.com/atlas-af/afmc/send"
+	"github.com/atlas-af/afmc/spool"
 	"github.com/atlas-af/afmc/users"
 )
 
@@ -28,19 +30,19 @@ type pipeline struct {
 	users *users.Step
 	batch []document.Document
 
-	print    output.Printer // nil: nothing printed
+	print    format.Printer // nil: nothing printed
 	printErr error
 
 	post     bool
-	spool    *output.Spool
+	spool    *spool.Spool
 	gen      uint64 // the generation this run's save writes
 	spooled  int    // added to the spool since it was opened
 	broken   error  // the spool failed mid-run: the state must not be saved
-	inbox    *output.Inbox
+	inbox    *spool.Inbox
 	inboxErr error
-	held     []output.Item // no spool, no inbox: sent without a copy
-	usersErr error         // the users step dropped documents: the state must not be saved
-	buf      []byte        // the document being passed, encoded
+	held     []send.Item // no spool, no inbox: sent without a copy
+	usersErr error       // the users step dropped documents: the state must not be saved
+	buf      []byte      // the document being passed, encoded
 }
 
 // emit is the collectors' sink. It never fails: a document that cannot be
@@ -93,7 +95,7 @@ func (p *pipeline) pass(d document.Document) {
 	if !p.post {
 		return
 	}
-	it := output.Item{Doc: b, CollectedAt: d.Time, Delta: d.Delta}
+	it := send.Item{Doc: b, CollectedAt: d.Time, Delta: d.Delta}
 	switch {
 	case p.spool != nil:
 		if _, err := p.spool.Add(it, p.gen); err != nil {
@@ -125,7 +127,7 @@ func (p *pipeline) pass(d document.Document) {
 }
 
 // hold keeps a document to send without a copy.
-func (p *pipeline) hold(it output.Item) {
+func (p *pipeline) hold(it send.Item) {
 	it.Doc = bytes.Clone(it.Doc) // p.buf is reused for the next one
 	p.held = append(p.held, it)
 }

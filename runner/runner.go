@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/collect"
-	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/format"
+	"github.com/atlas-af/afmc/send"
+	"github.com/atlas-af/afmc/spool"
 	"github.com/atlas-af/afmc/state"
 	"github.com/atlas-af/afmc/users"
 )
@@ -46,8 +48,8 @@ type Config struct {
 
 // PostConfig is how documents are delivered.
 type PostConfig struct {
-	Sender *output.Sender
-	Spool  output.SpoolLimits
+	Sender *send.Sender
+	Spool  spool.SpoolLimits
 }
 
 // Report is what happened in a run.
@@ -85,9 +87,9 @@ func Run(ctx context.Context, cfg Config) Report {
 	p := &pipeline{ctx: ctx, log: log, rep: &rep, users: cfg.Users, post: cfg.Post != nil && !cfg.DryRun}
 	switch cfg.Format {
 	case FormatJSON:
-		p.print = output.NDJSON(cfg.Stdout)
+		p.print = format.NDJSON(cfg.Stdout)
 	case FormatTable:
-		p.print = output.Table(cfg.Stdout)
+		p.print = format.Table(cfg.Stdout)
 	}
 
 	store, sections := openState(ctx, cfg, &rep)
@@ -104,18 +106,18 @@ func Run(ctx context.Context, cfg Config) Report {
 	// saved.
 	canSave := store != nil
 	if store != nil {
-		limits := output.SpoolLimits{}
+		limits := spool.SpoolLimits{}
 		if cfg.Post != nil {
 			limits = cfg.Post.Spool
 		}
-		spool, err := output.OpenSpool(store.Dir(), store.Generation(), limits, cfg.Env.Now(), log)
+		sp, err := spool.OpenSpool(store.Dir(), store.Generation(), limits, cfg.Env.Now(), log)
 		if err != nil {
 			rep.StateErr, canSave = err, false
 			log.Error("state not saved: the spool cannot be opened; the next run collects this interval again", "error", err)
 		} else {
-			p.spool, p.gen = spool, store.NextGeneration()
+			p.spool, p.gen = sp, store.NextGeneration()
 			defer func() {
-				if err := spool.Close(); err != nil {
+				if err := sp.Close(); err != nil {
 					log.Error("spool", "error", err)
 				}
 			}()
@@ -123,11 +125,11 @@ func Run(ctx context.Context, cfg Config) Report {
 	} else if p.post && errors.Is(rep.StateErr, state.ErrLockTimeout) {
 		// The run holding the lock may be sending for a while: leave this
 		// run's documents in an inbox for it, or the next run.
-		if p.inbox, p.inboxErr = output.NewInbox(cfg.StateDir, cfg.Env.Now()); p.inboxErr != nil {
+		if p.inbox, p.inboxErr = spool.NewInbox(cfg.StateDir, cfg.Env.Now()); p.inboxErr != nil {
 			log.Error("cannot leave documents in the spool inbox; sending them without a copy", "error", p.inboxErr)
 		}
 	}
-	spool := p.spool // p.spool becomes nil if it fails mid-run
+	opened := p.spool // p.spool becomes nil if it fails mid-run
 
 	outcomes := collect.Run(ctx, cfg.Env, cfg.Collectors, sections, cfg.CollectorTimeout, cfg.SkipUnavailable, p.emit)
 	for _, o := range outcomes {
@@ -194,10 +196,10 @@ func Run(ctx context.Context, cfg Config) Report {
 				"documents", rep.Spooled, "dir", cfg.StateDir)
 		}
 	}
-	if spool != nil {
+	if opened != nil {
 		// Even when it failed mid-run, what it held before this run is
 		// still there, and goes out first.
-		deliverSpooled(ctx, cfg, spool, committed, &rep)
+		deliverSpooled(ctx, cfg, opened, committed, &rep)
 	}
 	if len(p.held) > 0 {
 		// Without a spool, deltas are valid only if the state they were
@@ -240,15 +242,15 @@ func openState(ctx context.Context, cfg Config, rep *Report) (*state.Store, map[
 
 // deliverSpooled sends what the spool holds, oldest first, read back from
 // the file; Close (deferred by Run) rewrites it without what was settled.
-func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, committed uint64, rep *Report) {
+func deliverSpooled(ctx context.Context, cfg Config, sp *spool.Spool, committed uint64, rep *Report) {
 	log := cfg.Env.Log
-	rep.Dropped = spool.Dropped // at open, and for the bound once this run's documents were added
-	stats := cfg.Post.Sender.SendSeq(ctx, spool.Items(committed), spool.Ack)
+	rep.Dropped = sp.Dropped // at open, and for the bound once this run's documents were added
+	stats := cfg.Post.Sender.SendSeq(ctx, sp.Items(committed), sp.Ack)
 	rep.Delivered, rep.Rejected = rep.Delivered+stats.Delivered, rep.Rejected+stats.Rejected
-	if err := spool.Err(); err != nil {
+	if err := sp.Err(); err != nil {
 		log.Error("reading the spool back", "error", err)
 	}
-	rep.Spooled += spool.Waiting(committed) // a void delta of this run is not waiting for anything
+	rep.Spooled += sp.Waiting(committed) // a void delta of this run is not waiting for anything
 	if rep.Spooled > 0 {
 		// The one line cron mails when the endpoint is down: say why.
 		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", stats.LastFailure)
@@ -257,7 +259,7 @@ func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, commit
 
 // deliverUnspooled sends without a spool: what is not delivered is lost,
 // and counted so.
-func deliverUnspooled(ctx context.Context, cfg Config, items []output.Item, rep *Report) {
+func deliverUnspooled(ctx context.Context, cfg Config, items []send.Item, rep *Report) {
 	for i := range items {
 		items[i].ID = uint64(i + 1)
 	}

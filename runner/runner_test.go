@@ -18,7 +18,7 @@ import (
 
 	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/document"
-	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/send"
 	"github.com/atlas-af/afmc/state"
 	"github.com/atlas-af/afmc/users"
 )
@@ -43,7 +43,7 @@ func (s stub) Collect(_ context.Context, env *collect.Env, _ json.RawMessage, em
 
 // recordingSender is a sender to a loopback endpoint that accepts every
 // request; received lists the bodies it got.
-func recordingSender(t *testing.T) (sender *output.Sender, received func() []string) {
+func recordingSender(t *testing.T) (sender *send.Sender, received func() []string) {
 	var mu sync.Mutex
 	var got []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +53,7 @@ func recordingSender(t *testing.T) (sender *output.Sender, received func() []str
 		mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)
-	sender, err := output.NewSender(output.SenderConfig{URL: srv.URL, Token: "t"})
+	sender, err := send.NewSender(send.SenderConfig{URL: srv.URL, Token: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}

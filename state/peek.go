@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/atlas-af/afmc/internal/safedir"
 	"github.com/atlas-af/afmc/internal/safefile"
 )
 
@@ -33,7 +33,7 @@ func Peek(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.
 	if err != nil {
 		return nil, 0, fmt.Errorf("state dir %s: %w", dir, err)
 	}
-	d, err := openDir(abs)
+	d, err := safedir.OpenExisting(abs)
 	if errors.Is(err, unix.ENOENT) {
 		return empty, 0, nil
 	}
@@ -42,7 +42,7 @@ func Peek(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.
 	}
 	defer d.Close()
 
-	lock, err := d.openNoAtime(LockName)
+	lock, err := d.OpenNoAtime(LockName)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// No run has locked this dir yet: none to wait for.
@@ -55,7 +55,7 @@ func Peek(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.
 		}
 	}
 
-	f, err := d.openNoAtime(FileName)
+	f, err := d.OpenNoAtime(FileName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return empty, 0, nil
 	}
@@ -77,15 +77,4 @@ func Peek(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.
 		return empty, 0, nil
 	}
 	return st.Sections, st.Generation, nil
-}
-
-// openNoAtime opens name for reading without updating its access time
-// where the kernel allows it (O_NOATIME needs the file's owner, which
-// OpenFile checks anyway).
-func (d *Dir) openNoAtime(name string) (*os.File, error) {
-	f, err := d.OpenFile(name, os.O_RDONLY|unix.O_NOATIME, 0)
-	if errors.Is(err, unix.EPERM) {
-		return d.OpenFile(name, os.O_RDONLY, 0)
-	}
-	return f, err
 }

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/atlas-af/afmc/internal/safedir"
 	"github.com/atlas-af/afmc/internal/safefile"
 )
 
@@ -45,7 +46,7 @@ type file struct {
 
 // Store is the open, locked state of one run.
 type Store struct {
-	dir  *Dir
+	dir  *safedir.Dir
 	lock *os.File // LockName, flocked
 	f    file
 	next uint64 // the generation Save will write
@@ -84,7 +85,7 @@ func DefaultDir(getenv func(string) string, uid int) string {
 // this user's alone, or is a symbolic link, is an error wrapping ErrUnsafe:
 // nothing is read or written through it.
 func Open(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.Logger) (*Store, error) {
-	d, err := OpenDir(dir)
+	d, err := safedir.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +204,7 @@ func (s *Store) Dir() string { return s.dir.Path() }
 
 // Handle is the checked, open state dir, for the spool to open its files
 // through. It is closed by Close.
-func (s *Store) Handle() *Dir { return s.dir }
+func (s *Store) Handle() *safedir.Dir { return s.dir }
 
 // Generation is that of the last save: documents spooled with a greater one
 // belong to a run that was stopped before it saved its state, whose
@@ -262,15 +263,8 @@ func (s *Store) Close() error {
 	return err
 }
 
-// SyncDir makes a rename or a new file in dir durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
-}
+// The state dir's errors, as safedir returns them.
+var (
+	ErrUnsafe     = safedir.ErrUnsafe
+	ErrNoStateDir = safedir.ErrNoStateDir
+)

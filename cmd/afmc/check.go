@@ -11,10 +11,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/all"
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/internal/extcmd"
-	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/send"
+	"github.com/atlas-af/afmc/spool"
 	"github.com/atlas-af/afmc/state"
 	"github.com/atlas-af/afmc/users"
 )
@@ -54,7 +55,7 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	if msg != "" {
 		return usage("%s", msg)
 	}
-	selected, err := collect.Select(c.Collectors.List(), cmd.Kinds, len(cmd.Kinds) == 0)
+	selected, err := all.Select(c.Collectors.List(), cmd.Kinds, len(cmd.Kinds) == 0)
 	if err != nil {
 		return usage("%v", err)
 	}
@@ -118,7 +119,7 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		add("state dir", err, "")
 	} else {
 		add("state dir", nil, dir+": writable, lock taken")
-		spool, err := output.OpenSpool(store.Dir(), store.Generation(), output.SpoolLimits{}, time.Now(), log)
+		spool, err := spool.OpenSpool(store.Dir(), store.Generation(), spool.SpoolLimits{}, time.Now(), log)
 		if err != nil {
 			add("spool", err, "")
 		} else {
@@ -132,13 +133,13 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	}
 
 	// The endpoint, without a request.
-	u, err := output.ParseEndpoint(c.URL)
+	u, err := send.ParseEndpoint(c.URL)
 	if err != nil {
 		add("endpoint", err, "")
-	} else if conf, err := output.TLSConfig(c.CAFile); err != nil {
+	} else if conf, err := send.TLSConfig(c.CAFile); err != nil {
 		add("endpoint", err, "")
 	} else {
-		for _, st := range output.Probe(ctx, u, conf, c.RequestTimeout) {
+		for _, st := range send.Probe(ctx, u, conf, c.RequestTimeout) {
 			add("endpoint "+st.Name, st.Err, st.Detail)
 		}
 	}

@@ -2,13 +2,14 @@ package main
 
 import (
 	"encoding/pem"
-	"github.com/atlas-af/afmc/internal/fixture"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/atlas-af/afmc/internal/fixture"
 )
 
 // rowsOf parses afmc check's table: CHECK, RESULT and DETAIL columns.

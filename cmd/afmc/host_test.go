@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/host"
 )
 
 // These tests read this machine, not a fixture: afmc must agree with the
@@ -86,12 +86,12 @@ func abs(x float64) float64 {
 	return x
 }
 
-func readMeminfo(t *testing.T) collect.Meminfo {
+func readMeminfo(t *testing.T) host.Meminfo {
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mi, err := collect.ParseMeminfo(b)
+	mi, err := host.ParseMeminfo(b)
 	if err != nil {
 		t.Fatal(err)
 	}

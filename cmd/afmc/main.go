@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -22,12 +21,10 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"github.com/atlas-af/afmc/collect"
-	"github.com/atlas-af/afmc/internal/safefile"
-	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/collect/all"
+	"github.com/atlas-af/afmc/format"
 	"github.com/atlas-af/afmc/runner"
 	"github.com/atlas-af/afmc/state"
-	"github.com/atlas-af/afmc/users"
 )
 
 // Exit statuses, documented in the README.
@@ -108,53 +105,6 @@ func (collectCmd) FlagHelp() map[string]string {
 	}
 }
 
-// Settings are what collect and check share: the site, the collectors,
-// the state and the delivery.
-type Settings struct {
-	Cluster   string `placeholder:"NAME"`
-	LoginNode string `placeholder:"NAME"`
-
-	// Each collector's own settings, declared beside it.
-	Collectors collect.Set `embed:""`
-	// The users step: every document that names users.
-	Users users.Settings `embed:"" group:"users"`
-
-	StateDir         string        `placeholder:"DIR"`
-	LockTimeout      time.Duration `default:"30s"`
-	CollectorTimeout time.Duration `default:"30s"`
-	Timeout          time.Duration `default:"2m"`
-
-	URL            string        `name:"url" default:"https://af.atlas-ml.org/"`
-	TokenFile      string        `placeholder:"FILE" type:"path"`
-	CAFile         string        `name:"ca-file" placeholder:"FILE" type:"path"`
-	Batch          int           `default:"1"`
-	MaxInFlight    int           `default:"4"`
-	RequestTimeout time.Duration `default:"10s"`
-	SpoolMaxBytes  byteSize      `default:"64MiB"`
-	SpoolMaxAge    time.Duration `default:"168h"`
-}
-
-// FlagHelp is the help of Settings's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (Settings) FlagHelp() map[string]string {
-	return map[string]string{
-		"Cluster":          "Cluster name, the cluster field of every document.",
-		"LoginNode":        "Login node name for host documents (default: the host name).",
-		"StateDir":         "Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc).",
-		"LockTimeout":      "How long to wait for a concurrent run to release the state lock.",
-		"CollectorTimeout": "How long one collector may take.",
-		"Timeout":          "Deadline for the whole run, delivery included.",
-		"URL":              "Endpoint documents are POSTed to.",
-		"TokenFile":        "File holding the token (or set AFMC_TOKEN). Never pass a token on the command line.",
-		"CAFile":           "PEM bundle of a site CA, added to the system roots.",
-		"Batch":            "Documents per POST; above 1 they are sent as JSON arrays.",
-		"MaxInFlight":      "Requests in flight at most.",
-		"RequestTimeout":   "How long one POST may take.",
-		"SpoolMaxBytes":    "Bound on the undelivered documents kept, by their JSON size (the spool file adds about 60 bytes a document); 0: no bound.",
-		"SpoolMaxAge":      "Undelivered documents older than this are dropped.",
-	}
-}
-
 type versionCmd struct{}
 
 type completionCmd struct {
@@ -190,7 +140,7 @@ func (b *byteSize) UnmarshalText(text []byte) error {
 		return fmt.Errorf("bad size %q: want a number with an optional KiB, MiB, GiB, K, M or G", string(text))
 	}
 	if n > maxSpoolBytes/mult {
-		return fmt.Errorf("size %q is over the most afmc allows, %s", string(text), output.IBytes(maxSpoolBytes))
+		return fmt.Errorf("size %q is over the most afmc allows, %s", string(text), format.IBytes(maxSpoolBytes))
 	}
 	*b = byteSize(n * mult)
 	return nil
@@ -209,7 +159,7 @@ type exitPanic int
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
 	var c cli
-	builtin := collect.Set{}.List()
+	builtin := all.Set{}.List()
 	fromFile, err := loadConfig(configPath(args, getenv))
 	if err != nil {
 		fmt.Fprintf(stderr, "afmc: %v\n", err)
@@ -282,7 +232,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		writeMan(stdout, parser.Model, buildVersion())
 		return exitOK
 	case "completion <shell>":
-		kinds := collect.KindNames(builtin)
+		kinds := all.KindNames(builtin)
 		if c.Completion.Shell == "zsh" {
 			writeZsh(stdout, parser.Model, kinds)
 		} else {
@@ -323,9 +273,9 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	}
 	collectors := set.Collectors.List()
 	if !c.All && len(c.Kinds) == 0 {
-		return usage("nothing to collect: name a kind (%s) or --all", strings.Join(collect.KindNames(collectors), ", "))
+		return usage("nothing to collect: name a kind (%s) or --all", strings.Join(all.KindNames(collectors), ", "))
 	}
-	selected, err := collect.Select(collectors, c.Kinds, c.All)
+	selected, err := all.Select(collectors, c.Kinds, c.All)
 	if err != nil {
 		return usage("%v", err)
 	}
@@ -374,110 +324,6 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	log.Info("run finished", "collected", rep.Collected, "sent", rep.Delivered, "spooled", rep.Spooled,
 		"dropped", rep.Dropped+rep.Rejected+rep.Lost, "failed_collectors", len(rep.FailedCollector))
 	return exitStatus(rep)
-}
-
-// env checks the settings that can be out of range and builds what every
-// collector reads. A non-empty message is a usage error.
-func (c *Settings) env(getenv func(string) string, log *slog.Logger) (*collect.Env, string) {
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"--lock-timeout", c.LockTimeout}, {"--collector-timeout", c.CollectorTimeout}, {"--timeout", c.Timeout}, {"--request-timeout", c.RequestTimeout}} {
-		if d.v <= 0 || d.v > maxDuration {
-			return nil, fmt.Sprintf("%s must be positive and at most %s, got %s", d.name, maxDuration, d.v)
-		}
-	}
-	if c.SpoolMaxAge < 0 || c.SpoolMaxAge > maxSpoolMaxAge {
-		return nil, fmt.Sprintf("--spool-max-age must be between 0 (no bound) and %s, got %s", maxSpoolMaxAge, c.SpoolMaxAge)
-	}
-	if c.Batch < 1 || c.Batch > maxBatch {
-		return nil, fmt.Sprintf("--batch must be between 1 and %d, got %d", maxBatch, c.Batch)
-	}
-	if c.MaxInFlight < 1 || c.MaxInFlight > maxInFlight {
-		return nil, fmt.Sprintf("--max-in-flight must be between 1 and %d, got %d", maxInFlight, c.MaxInFlight)
-	}
-	env := &collect.Env{Roots: collect.RootsFromEnv(getenv), Cluster: c.Cluster, LoginNode: c.LoginNode, Now: time.Now, Log: log}
-	if env.LoginNode == "" {
-		var err error
-		if env.LoginNode, err = os.Hostname(); err != nil {
-			return nil, fmt.Sprintf("cannot tell the host name (%v): set --login-node", err)
-		}
-	}
-	return env, ""
-}
-
-// usersStep builds the users step; the salt comes from --salt-file or
-// AFMC_SALT, never the command line.
-func (c *Settings) usersStep(getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
-	salt := getenv("AFMC_SALT")
-	if c.Users.SaltFile != "" {
-		b, err := safefile.Read(c.Users.SaltFile, safefile.MaxSalt)
-		if err != nil {
-			return nil, fmt.Sprintf("--salt-file: %v", err)
-		}
-		if salt = strings.TrimRight(string(b), "\r\n"); salt == "" {
-			return nil, fmt.Sprintf("--salt-file %s is empty", c.Users.SaltFile)
-		}
-	}
-	step, err := users.New(c.Users, salt, loginNode, users.Getent{Path: c.Users.Getent}, log)
-	if err != nil {
-		return nil, err.Error()
-	}
-	return step, ""
-}
-
-// token reads the token from --token-file or AFMC_TOKEN and checks it.
-func (c *Settings) token(getenv func(string) string) (string, string) {
-	token := strings.TrimSpace(getenv("AFMC_TOKEN"))
-	if c.TokenFile != "" {
-		b, err := safefile.Read(c.TokenFile, safefile.MaxToken)
-		if err != nil {
-			return "", fmt.Sprintf("--token-file: %v", err)
-		}
-		if token = strings.TrimSpace(string(b)); token == "" {
-			return "", fmt.Sprintf("--token-file %s is empty", c.TokenFile)
-		}
-	}
-	switch {
-	case token == "":
-		return "", "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
-	case output.CheckToken(token) != nil:
-		return "", "token: " + output.CheckToken(token).Error()
-	}
-	return token, ""
-}
-
-// postConfig checks what --post needs, before anything is collected.
-func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*runner.PostConfig, string) {
-	token, msg := c.token(getenv)
-	switch {
-	case msg != "":
-		return nil, msg
-	case c.Cluster == "":
-		return nil, `--post needs --cluster (or AFMC_CLUSTER, or "cluster" in the config file)`
-	}
-	if u, err := url.Parse(c.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		log.Warn("--url is plain http: the token crosses the network unencrypted", "url", u.Redacted())
-	}
-	// Built before anything is collected: a bad URL or CA file is a usage
-	// error.
-	s, err := output.NewSender(output.SenderConfig{
-		URL:            c.URL,
-		Token:          token,
-		CAFile:         c.CAFile,
-		Batch:          c.Batch,
-		Concurrency:    c.MaxInFlight,
-		RequestTimeout: c.RequestTimeout,
-		UserAgent:      "afmc/" + buildVersion(),
-		Logger:         log,
-	})
-	if err != nil {
-		return nil, err.Error()
-	}
-	return &runner.PostConfig{
-		Sender: s,
-		Spool:  output.SpoolLimits{MaxBytes: int64(c.SpoolMaxBytes), MaxAge: c.SpoolMaxAge},
-	}, ""
 }
 
 // exitStatus picks one status when several things went wrong: a failure

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/atlas-af/afmc/collect"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-af/afmc/collect/all"
 	"github.com/atlas-af/afmc/internal/fixture"
 	"github.com/atlas-af/afmc/state"
 )
@@ -160,7 +160,7 @@ func TestHelpNamesEveryKind(t *testing.T) {
 	_, env := hostFixture(t)
 	for _, cmd := range []string{"collect", "check"} {
 		r := afmc(t, env, cmd, "--help")
-		for _, k := range collect.KindNames(collect.Set{}.List()) {
+		for _, k := range all.KindNames(all.Set{}.List()) {
 			if !regexp.MustCompile(`\b` + k + `\b`).MatchString(r.stdout) {
 				t.Errorf("%s --help does not name kind %s", cmd, k)
 			}

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atlas-af/afmc/output"
+	"github.com/atlas-af/afmc/spool"
 )
 
 const testToken = "tok-5tKC%>f&%#hg-secret"
@@ -237,7 +237,7 @@ func TestPostDeliversEveryDocumentOnce(t *testing.T) {
 			if batch == "3" && s.requests != 3 {
 				t.Errorf("%d requests for 9 documents in batches of 3", s.requests)
 			}
-			if _, err := os.Stat(filepath.Join(dir, "state", output.SpoolName)); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(dir, "state", spool.SpoolName)); !os.IsNotExist(err) {
 				t.Errorf("spool left after full delivery: %v", err)
 			}
 		})
@@ -474,7 +474,7 @@ func TestUncommittedRecordsNeverSent(t *testing.T) {
 	}
 	// As a killed run leaves it: one committed record, a delta of a
 	// generation no save has reached, and a torn line.
-	spool := filepath.Join(dir, "state", output.SpoolName)
+	spool := filepath.Join(dir, "state", spool.SpoolName)
 	at := time.Now().Add(-time.Hour).UnixMilli()
 	content := fmt.Sprintf(`{"id":1,"gen":1,"t":%d,"doc":{"kind":"CPU","cluster":"TEST-AF","load":9.99}}`+"\n"+
 		`{"id":2,"gen":18446744073709551615,"t":%d,"delta":true,"doc":{"kind":"NETWORK","cluster":"TEST-AF","network":{"interval":300,"sent":1,"received":2}}}`+"\n"+

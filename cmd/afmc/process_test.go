@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/host"
 	"github.com/atlas-af/afmc/state"
 )
 
@@ -66,7 +66,7 @@ func netDev(eth0Rx, eth0Tx, eno2Rx, eno2Tx uint64) string {
 `, eth0Rx, eth0Tx, eno2Rx, eno2Tx)
 }
 
-func savedNetwork(t *testing.T, stateDir string) collect.NetworkState {
+func savedNetwork(t *testing.T, stateDir string) host.NetworkState {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(stateDir, state.FileName))
 	if err != nil {
@@ -78,14 +78,14 @@ func savedNetwork(t *testing.T, stateDir string) collect.NetworkState {
 	if err := json.Unmarshal(b, &f); err != nil {
 		t.Fatal(err)
 	}
-	var ns collect.NetworkState
+	var ns host.NetworkState
 	if err := json.Unmarshal(f.Sections["network"], &ns); err != nil {
 		t.Fatal(err)
 	}
 	return ns
 }
 
-func sums(ns collect.NetworkState) (sent, recv uint64) {
+func sums(ns host.NetworkState) (sent, recv uint64) {
 	for _, c := range ns.Interfaces {
 		sent += c.Sent
 		recv += c.Received

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/all"
+	"github.com/atlas-af/afmc/internal/safefile"
+	"github.com/atlas-af/afmc/runner"
+	"github.com/atlas-af/afmc/send"
+	"github.com/atlas-af/afmc/spool"
+	"github.com/atlas-af/afmc/users"
+)
+
+// Settings are what collect and check share: the site, the collectors,
+// the state and the delivery.
+type Settings struct {
+	Cluster   string `placeholder:"NAME"`
+	LoginNode string `placeholder:"NAME"`
+
+	// Each collector's own settings, declared beside it.
+	Collectors all.Set `embed:""`
+	// The users step: every document that names users.
+	Users users.Settings `embed:"" group:"users"`
+
+	StateDir         string        `placeholder:"DIR"`
+	LockTimeout      time.Duration `default:"30s"`
+	CollectorTimeout time.Duration `default:"30s"`
+	Timeout          time.Duration `default:"2m"`
+
+	URL            string        `name:"url" default:"https://af.atlas-ml.org/"`
+	TokenFile      string        `placeholder:"FILE" type:"path"`
+	CAFile         string        `name:"ca-file" placeholder:"FILE" type:"path"`
+	Batch          int           `default:"1"`
+	MaxInFlight    int           `default:"4"`
+	RequestTimeout time.Duration `default:"10s"`
+	SpoolMaxBytes  byteSize      `default:"64MiB"`
+	SpoolMaxAge    time.Duration `default:"168h"`
+}
+
+// FlagHelp is the help of Settings's flags and arguments, by field: see
+// cmd/afmc/help.go for why it is not in the struct tags.
+func (Settings) FlagHelp() map[string]string {
+	return map[string]string{
+		"Cluster":          "Cluster name, the cluster field of every document.",
+		"LoginNode":        "Login node name for host documents (default: the host name).",
+		"StateDir":         "Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc).",
+		"LockTimeout":      "How long to wait for a concurrent run to release the state lock.",
+		"CollectorTimeout": "How long one collector may take.",
+		"Timeout":          "Deadline for the whole run, delivery included.",
+		"URL":              "Endpoint documents are POSTed to.",
+		"TokenFile":        "File holding the token (or set AFMC_TOKEN). Never pass a token on the command line.",
+		"CAFile":           "PEM bundle of a site CA, added to the system roots.",
+		"Batch":            "Documents per POST; above 1 they are sent as JSON arrays.",
+		"MaxInFlight":      "Requests in flight at most.",
+		"RequestTimeout":   "How long one POST may take.",
+		"SpoolMaxBytes":    "Bound on the undelivered documents kept, by their JSON size (the spool file adds about 60 bytes a document); 0: no bound.",
+		"SpoolMaxAge":      "Undelivered documents older than this are dropped.",
+	}
+}
+
+// env checks the settings that can be out of range and builds what every
+// collector reads. A non-empty message is a usage error.
+func (c *Settings) env(getenv func(string) string, log *slog.Logger) (*collect.Env, string) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--lock-timeout", c.LockTimeout}, {"--collector-timeout", c.CollectorTimeout}, {"--timeout", c.Timeout}, {"--request-timeout", c.RequestTimeout}} {
+		if d.v <= 0 || d.v > maxDuration {
+			return nil, fmt.Sprintf("%s must be positive and at most %s, got %s", d.name, maxDuration, d.v)
+		}
+	}
+	if c.SpoolMaxAge < 0 || c.SpoolMaxAge > maxSpoolMaxAge {
+		return nil, fmt.Sprintf("--spool-max-age must be between 0 (no bound) and %s, got %s", maxSpoolMaxAge, c.SpoolMaxAge)
+	}
+	if c.Batch < 1 || c.Batch > maxBatch {
+		return nil, fmt.Sprintf("--batch must be between 1 and %d, got %d", maxBatch, c.Batch)
+	}
+	if c.MaxInFlight < 1 || c.MaxInFlight > maxInFlight {
+		return nil, fmt.Sprintf("--max-in-flight must be between 1 and %d, got %d", maxInFlight, c.MaxInFlight)
+	}
+	env := &collect.Env{Roots: collect.RootsFromEnv(getenv), Cluster: c.Cluster, LoginNode: c.LoginNode, Now: time.Now, Log: log}
+	if env.LoginNode == "" {
+		var err error
+		if env.LoginNode, err = os.Hostname(); err != nil {
+			return nil, fmt.Sprintf("cannot tell the host name (%v): set --login-node", err)
+		}
+	}
+	return env, ""
+}
+
+// usersStep builds the users step; the salt comes from --salt-file or
+// AFMC_SALT, never the command line.
+func (c *Settings) usersStep(getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
+	salt := getenv("AFMC_SALT")
+	if c.Users.SaltFile != "" {
+		b, err := safefile.Read(c.Users.SaltFile, safefile.MaxSalt)
+		if err != nil {
+			return nil, fmt.Sprintf("--salt-file: %v", err)
+		}
+		if salt = strings.TrimRight(string(b), "\r\n"); salt == "" {
+			return nil, fmt.Sprintf("--salt-file %s is empty", c.Users.SaltFile)
+		}
+	}
+	step, err := users.New(c.Users, salt, loginNode, users.Getent{Path: c.Users.Getent}, log)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return step, ""
+}
+
+// token reads the token from --token-file or AFMC_TOKEN and checks it.
+func (c *Settings) token(getenv func(string) string) (string, string) {
+	token := strings.TrimSpace(getenv("AFMC_TOKEN"))
+	if c.TokenFile != "" {
+		b, err := safefile.Read(c.TokenFile, safefile.MaxToken)
+		if err != nil {
+			return "", fmt.Sprintf("--token-file: %v", err)
+		}
+		if token = strings.TrimSpace(string(b)); token == "" {
+			return "", fmt.Sprintf("--token-file %s is empty", c.TokenFile)
+		}
+	}
+	switch {
+	case token == "":
+		return "", "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
+	case send.CheckToken(token) != nil:
+		return "", "token: " + send.CheckToken(token).Error()
+	}
+	return token, ""
+}
+
+// postConfig checks what --post needs, before anything is collected.
+func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*runner.PostConfig, string) {
+	token, msg := c.token(getenv)
+	switch {
+	case msg != "":
+		return nil, msg
+	case c.Cluster == "":
+		return nil, `--post needs --cluster (or AFMC_CLUSTER, or "cluster" in the config file)`
+	}
+	if u, err := url.Parse(c.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		log.Warn("--url is plain http: the token crosses the network unencrypted", "url", u.Redacted())
+	}
+	// Built before anything is collected: a bad URL or CA file is a usage
+	// error.
+	s, err := send.NewSender(send.SenderConfig{
+		URL:            c.URL,
+		Token:          token,
+		CAFile:         c.CAFile,
+		Batch:          c.Batch,
+		Concurrency:    c.MaxInFlight,
+		RequestTimeout: c.RequestTimeout,
+		UserAgent:      "afmc/" + buildVersion(),
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, err.Error()
+	}
+	return &runner.PostConfig{
+		Sender: s,
+		Spool:  spool.SpoolLimits{MaxBytes: int64(c.SpoolMaxBytes), MaxAge: c.SpoolMaxAge},
+	}, ""
+}

@@ -1,0 +1,199 @@
+// Package format prints documents on stdout: NDJSON as they come, or a
+// table for a person (the one place that holds a run's rows, to sort them).
+package format
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode/utf8"
+
+	"github.com/atlas-af/afmc/document"
+)
+
+// Printer writes documents to stdout as they come. encoded is the
+// document's JSON, made once for printing and spooling alike.
+type Printer interface {
+	Print(d document.Document, encoded []byte) error
+	// Close writes what is held back (a table's rows) and flushes.
+	Close() error
+}
+
+// NDJSON prints one compact JSON document per line, for jq, as they come.
+func NDJSON(w io.Writer) Printer { return ndjson{bufio.NewWriter(w)} }
+
+type ndjson struct{ w *bufio.Writer }
+
+func (p ndjson) Print(_ document.Document, b []byte) error {
+	p.w.Write(b)
+	return p.w.WriteByte('\n')
+}
+
+func (p ndjson) Close() error { return p.w.Flush() }
+
+// Table prints a table for a person at a terminal. Its columns are
+// aligned over every row, so the rows are held until Close: for a pool's
+// worth of jobs, use NDJSON.
+func Table(w io.Writer) Printer { return &table{w: w} }
+
+type table struct {
+	w    io.Writer
+	docs []document.Document
+}
+
+func (p *table) Print(d document.Document, _ []byte) error {
+	p.docs = append(p.docs, d)
+	return nil
+}
+
+func (p *table) Close() error { return WriteTable(p.w, p.docs) }
+
+// WriteNDJSON writes one compact JSON document per line.
+func WriteNDJSON(w io.Writer, docs []document.Document) error {
+	p := NDJSON(w)
+	for _, d := range docs {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("encoding %s document: %w", d.Kind(), err)
+		}
+		if err := p.Print(d, b); err != nil {
+			return err
+		}
+	}
+	return p.Close()
+}
+
+// commonKeys are shown once in the table's title instead of on every row.
+var commonKeys = map[string]bool{"kind": true, "cluster": true, "login_node": true}
+
+// WriteTable writes a compact table for a person at a terminal: one row a
+// document, byte counts in binary units, ratios as percentages.
+func WriteTable(w io.Writer, docs []document.Document) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var cluster, node []string
+	for _, d := range docs {
+		if v, ok := d.Fields.Get("cluster"); ok {
+			cluster = appendUnique(cluster, human("cluster", v))
+		}
+		if v, ok := d.Fields.Get("login_node"); ok {
+			node = appendUnique(node, human("login_node", v))
+		}
+	}
+	fmt.Fprintf(tw, "KIND\tDETAILS\t(cluster %s, login node %s)\n", orNone(cluster), orNone(node))
+	for _, d := range docs {
+		var parts []string
+		for _, f := range d.Fields {
+			if commonKeys[f.Key] {
+				continue
+			}
+			parts = append(parts, printable(f.Key)+"="+human(f.Key, f.Value))
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", printable(d.Kind()), strings.Join(parts, "  "))
+	}
+	return tw.Flush()
+}
+
+func appendUnique(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
+
+func orNone(s []string) string {
+	sort.Strings(s)
+	if len(s) == 0 || (len(s) == 1 && s[0] == "") {
+		return "unset"
+	}
+	return strings.Join(s, ",")
+}
+
+// byteKeys hold byte counts.
+var byteKeys = map[string]bool{
+	"total": true, "used": true, "free": true, "available": true, "sent": true,
+	"received": true, "read_bytes": true, "write_bytes": true,
+}
+
+func human(key string, v any) string {
+	switch x := v.(type) {
+	case document.Object:
+		var parts []string
+		for _, f := range x {
+			parts = append(parts, printable(f.Key)+"="+human(f.Key, f.Value))
+		}
+		return "{" + strings.Join(parts, " ") + "}"
+	case uint64:
+		if byteKeys[key] {
+			return IBytes(x)
+		}
+		return strconv.FormatUint(x, 10)
+	case document.Float:
+		return human(key, float64(x))
+	case float64:
+		switch key {
+		case "utilization":
+			return strconv.FormatFloat(x*100, 'f', 1, 64) + "%"
+		case "interval":
+			return strconv.FormatFloat(x, 'f', -1, 64) + "s"
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case string:
+		return printable(x)
+	case []string:
+		q := make([]string, len(x))
+		for i, s := range x {
+			q[i] = printable(s)
+		}
+		return strings.Join(q, ",")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return printable(fmt.Sprint(v))
+	}
+	return printable(string(b))
+}
+
+// printable is how every string reaches the table: as it is when it is
+// plain, else Go-quoted, as ls quotes names. Mount points, device names and
+// user names are chosen by others; a control character, an escape sequence,
+// invalid UTF-8 (which tabwriter could also take for its escape byte) or an
+// invisible format character would reach the administrator's terminal and
+// could forge rows. A space or one of the table's own separators is quoted
+// too, so that no value can pass for another field, and a quote or backslash,
+// so that a quoted value always reads back to exactly one string.
+func printable(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) || strings.ContainsRune(tableSeparators, r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// tableSeparators are the characters the table itself uses between and
+// around values, and the quote and backslash of a quoted one.
+const tableSeparators = ` ,={}"\`
+
+// IBytes formats n in binary units: 1.5GiB.
+func IBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + "B"
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + string("KMGTPE"[exp]) + "iB"
+}

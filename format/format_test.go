@@ -1,0 +1,139 @@
+package format
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/atlas-af/afmc/document"
+)
+
+func TestIBytes(t *testing.T) {
+	for n, want := range map[uint64]string{0: "0B", 1023: "1023B", 1024: "1.0KiB", 1536: "1.5KiB", 25276026880: "23.5GiB", 1 << 60: "1.0EiB"} {
+		if got := IBytes(n); got != want {
+			t.Errorf("IBytes(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
+
+func TestWriteNDJSONAndTable(t *testing.T) {
+	at := time.Unix(0, 0)
+	docs := []document.Document{
+		document.NewHost("MEM", "UC-AF", "login01", at).Add("available", uint64(1<<30)).Add("total", uint64(2<<30)),
+		document.NewHost("NETWORK", "UC-AF", "login01", at).Add("network", document.Object{{Key: "interval", Value: 300.064}, {Key: "sent", Value: uint64(1536)}, {Key: "received", Value: uint64(0)}}),
+		document.NewHost("DISK", "UC-AF", "login01", at).Add("mount", "/data").Add("utilization", 0.25),
+	}
+	var nd bytes.Buffer
+	if err := WriteNDJSON(&nd, docs); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(nd.String()), "\n"); len(lines) != 3 || lines[0] != `{"kind":"MEM","cluster":"UC-AF","login_node":"login01","available":1073741824,"total":2147483648}` {
+		t.Errorf("NDJSON:\n%s", nd.String())
+	}
+
+	var tb bytes.Buffer
+	if err := WriteTable(&tb, docs); err != nil {
+		t.Fatal(err)
+	}
+	want := `KIND     DETAILS  (cluster UC-AF, login node login01)
+MEM      available=1.0GiB  total=2.0GiB
+NETWORK  network={interval=300.064s sent=1.5KiB received=0B}
+DISK     mount=/data  utilization=25.0%
+`
+	if tb.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", tb.String(), want)
+	}
+}
+
+// Strings chosen by others (a mount point, a device, an LDAP user name, the
+// cluster and node names) reach the table escaped: no control byte reaches
+// the terminal and no value forges a row or a field.
+func TestTableEscapesHostileStrings(t *testing.T) {
+	hostile := map[string]string{
+		"newline":        "/data\nDISK     mount=/forged",
+		"carriage":       "/data\rMEM  available=0B",
+		"escape":         "/data\x1b[2J\x1b[1;1H\x1b]0;owned\x07",
+		"tab":            "/da\tta",
+		"invalid utf-8":  "/data\xff\xfe\x80",
+		"c1 control":     "/data\u009b31m",
+		"bidi override":  "/data\u202egnp.exe",
+		"line separator": "/data\u2028forged",
+		"forged field":   "/data  utilization=0.0%",
+		"nul":            "/da\x00ta",
+		"delete":         "/da\x7fta",
+	}
+	at := time.Unix(0, 0)
+	for name, s := range hostile {
+		t.Run(name, func(t *testing.T) {
+			docs := []document.Document{
+				document.NewHost("DISK", s, s, at).Add("mount", s).Add("device", s).Add("used", uint64(1)),
+				document.NewHost("SSH", "UC-AF", "login01", at).Add("users", []string{"alice", s}),
+				document.NewHost("NETWORK", "UC-AF", "login01", at).Add("network", document.Object{{Key: s, Value: s}, {Key: "sent", Value: uint64(2)}}),
+				document.NewHost("X", "UC-AF", "login01", at).Add(s, s),
+			}
+			var tb bytes.Buffer
+			if err := WriteTable(&tb, docs); err != nil {
+				t.Fatal(err)
+			}
+			out := tb.String()
+			if !utf8.ValidString(out) {
+				t.Errorf("invalid UTF-8 reached the output: %q", out)
+			}
+			for _, r := range out {
+				if r != '\n' && !strconv.IsPrint(r) {
+					t.Errorf("raw %U reached the output: %q", r, out)
+				}
+			}
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if len(lines) != len(docs)+1 {
+				t.Fatalf("%d lines for %d documents:\n%s", len(lines), len(docs), out)
+			}
+			for i, d := range docs {
+				if !strings.HasPrefix(lines[i+1], d.Kind()+" ") {
+					t.Errorf("line %d is not the %s row: %q", i+1, d.Kind(), lines[i+1])
+				}
+			}
+			q := strconv.Quote(s)
+			for _, want := range []string{
+				"(cluster " + q + ",UC-AF, login node " + q + ",login01)",
+				"mount=" + q + "  device=" + q + "  used=1B",
+				"users=alice," + q,
+				"network={" + q + "=" + q + " sent=2B}",
+				q + "=" + q,
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("missing %s in:\n%s", want, out)
+				}
+			}
+			// Escaped, it reads back to the very string.
+			if back, err := strconv.Unquote(q); err != nil || back != s {
+				t.Errorf("quoted form %s does not read back: %q, %v", q, back, err)
+			}
+		})
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               "",
+		"/data":          "/data",
+		"login01.af.org": "login01.af.org",
+		"/home/üser":     "/home/üser",
+		"/media/My Disk": `"/media/My Disk"`,
+		`C:\x`:           `"C:\\x"`,
+		`"quoted"`:       `"\"quoted\""`,
+		"a,b":            `"a,b"`,
+		"k=v":            `"k=v"`,
+		"a\nb":           `"a\nb"`,
+		"\x1b[31mred":    `"\x1b[31mred"`,
+		"bad\xffutf8":    `"bad\xffutf8"`,
+		"\u202eevil":     `"\u202eevil"`,
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atlas-af/afmc/internal/extcmd"
+)
+
+// Kubectl runs the host's kubectl.
+type Kubectl struct {
+	Path       string
+	Kubeconfig string // "": kubectl's own choice (KUBECONFIG, ~/.kube/config)
+}
+
+func (k Kubectl) Who() string { return "the kubeconfig's user" }
+
+func (k Kubectl) run(ctx context.Context, limit int64, args ...string) ([]byte, error) {
+	if k.Kubeconfig != "" {
+		args = append(args, "--kubeconfig", k.Kubeconfig)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		// kubectl's own deadline for each request, so that a hung API is
+		// reported by kubectl rather than only killed.
+		if left := time.Until(dl).Truncate(time.Millisecond); left > 0 {
+			args = append(args, "--request-timeout", left.String())
+		}
+	}
+	out, err := extcmd.Output(ctx, extcmd.Cmd{Path: k.Path, Args: args, MaxStdout: limit})
+	if err != nil {
+		return nil, kubectlError(err)
+	}
+	return out, nil
+}
+
+func (k Kubectl) ListPods(ctx context.Context, ns, label string) ([]Pod, error) {
+	out, err := k.run(ctx, kubectlMaxBytes, "get", "pods", "-n", ns, "-l", label, "--field-selector", kubeActivePhases, "-o", "json")
+	if err != nil {
+		return nil, err
+	}
+	pods, _, err := parsePodList(out, label)
+	if err != nil {
+		return nil, fmt.Errorf("kubectl get pods: %w", err)
+	}
+	return pods, nil
+}
+
+func (k Kubectl) NamespaceExists(ctx context.Context, ns string) (bool, error) {
+	_, err := k.run(ctx, kubeMaxErrorBytes, "get", "namespace", ns, "-o", "name")
+	var ke *kubeError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ke) && ke.Reason == "NotFound":
+		return false, nil
+	}
+	return false, err
+}
+
+// kubectlServerError is how kubectl prints an error Status of the API:
+// "Error from server (Forbidden): pods is forbidden: ...", or, for 401,
+// "error: You must be logged in to the server (Unauthorized)" (or, as
+// the Status says, "(the server has asked for the client to provide
+// credentials)").
+// Compiled when first needed: a run without jupyter pays nothing for it.
+var kubectlServerError = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:Error from server \(([A-Za-z]+)\): (.*)|error: (You must be logged in to the server) \((.*)\))`)
+})
+
+// kubectlFailure is kubectl's failure: the command, how it ended, the line
+// of its stderr that says why (not the klog lines before it, which repeat
+// it), and the API's answer when kubectl printed one.
+type kubectlFailure struct {
+	cmd  *extcmd.Error
+	line string
+	api  *kubeError // nil: kubectl did not print an answer of the API
+}
+
+func (f *kubectlFailure) Error() string {
+	s := f.cmd.Cmd + ": " + f.cmd.Err.Error()
+	if f.line != "" {
+		s += ": " + f.line
+	}
+	return s
+}
+
+func (f *kubectlFailure) Unwrap() []error {
+	if f.api != nil {
+		return []error{f.cmd, f.api}
+	}
+	return []error{f.cmd}
+}
+
+// kubectlError reads kubectl's failure out of extcmd's error.
+func kubectlError(err error) error {
+	var ee *extcmd.Error
+	if !errors.As(err, &ee) {
+		return err
+	}
+	f := &kubectlFailure{cmd: ee}
+	lines := strings.Split(ee.Stderr, " | ")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" {
+			continue
+		}
+		if f.line == "" || kubectlServerError().MatchString(l) {
+			f.line = l
+		}
+		if m := kubectlServerError().FindStringSubmatch(l); m != nil {
+			f.api = &kubeError{Reason: m[1], Message: m[2]}
+			if m[3] != "" {
+				f.api = &kubeError{Code: http.StatusUnauthorized, Reason: "Unauthorized", Message: m[4]}
+			}
+			break
+		}
+	}
+	return f
+}

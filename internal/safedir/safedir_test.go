@@ -1,0 +1,168 @@
+package safedir
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// nobody is the uid the tests give planted files when they run as root.
+const nobody = 65534
+
+// owners are the uids a planted link or file is given: the test's own and,
+// when the test runs as root (as in CI), another user's.
+func owners() []int {
+	if os.Geteuid() == 0 {
+		return []int{os.Geteuid(), nobody}
+	}
+	return []int{os.Geteuid()}
+}
+
+// victim is a file outside the state dir that a planted link points to.
+// check fails the test if anything changed it.
+type victim struct {
+	path, content string
+	mtime         time.Time
+}
+
+func newVictim(t *testing.T) victim {
+	t.Helper()
+	v := victim{path: filepath.Join(t.TempDir(), "victim"), content: "precious\n", mtime: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if err := os.WriteFile(v.path, []byte(v.content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(v.path, v.mtime, v.mtime); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (v victim) check(t *testing.T) {
+	t.Helper()
+	b, err := os.ReadFile(v.path)
+	if err != nil || string(b) != v.content {
+		t.Errorf("victim %s changed: %q, %v", v.path, b, err)
+	}
+	fi, err := os.Stat(v.path)
+	if err != nil || !fi.ModTime().Equal(v.mtime) || fi.Mode().Perm() != 0o644 {
+		t.Errorf("victim %s touched: %v", v.path, fi)
+	}
+}
+
+func plantLink(t *testing.T, target, link string, uid int) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustContain(t *testing.T, err error, is error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one containing %q", parts)
+	}
+	if is != nil && !errors.Is(err, is) {
+		t.Errorf("error %v is not %v", err, is)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not contain %q", err, p)
+		}
+	}
+}
+
+func TestDirMethods(t *testing.T) {
+	path := t.TempDir()
+	d, err := OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	v := newVictim(t)
+	plantLink(t, v.path, filepath.Join(path, "spool.ndjson"), os.Geteuid())
+
+	// Every way of opening refuses the link.
+	for _, flag := range []int{os.O_RDONLY, os.O_WRONLY | os.O_APPEND | os.O_CREATE, os.O_RDWR | os.O_TRUNC} {
+		_, err := d.OpenFile("spool.ndjson", flag, 0o600)
+		mustContain(t, err, ErrUnsafe, filepath.Join(path, "spool.ndjson"), "symbolic link")
+	}
+	_, err = d.ReadFile("spool.ndjson", 1<<20)
+	mustContain(t, err, ErrUnsafe, "symbolic link")
+	// Writing atomically replaces the link, not what it points to.
+	if err := d.WriteFileAtomic("spool.ndjson", []byte("new\n"), ".spool-*.tmp"); err != nil {
+		t.Fatal(err)
+	}
+	v.check(t)
+	if b, err := d.ReadFile("spool.ndjson", 1<<20); err != nil || string(b) != "new\n" {
+		t.Errorf("after atomic write: %q, %v", b, err)
+	}
+	if fi, err := d.Lstat("spool.ndjson"); err != nil || fi.Mode() != 0o600 {
+		t.Errorf("atomic write: %v, %v", fi, err)
+	}
+
+	f, name, err := d.CreateTemp(".inbox-*.tmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if !strings.HasPrefix(name, ".inbox-") || !strings.HasSuffix(name, ".tmp") {
+		t.Errorf("temp name %q", name)
+	}
+	if err := d.Rename(name, "spool.inbox-1.ndjson"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Glob("spool.*")
+	if err != nil || strings.Join(got, " ") != "spool.inbox-1.ndjson spool.ndjson" {
+		t.Errorf("glob: %v, %v", got, err)
+	}
+	if err := d.Remove("spool.inbox-1.ndjson"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Lstat("spool.inbox-1.ndjson"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("removed file: %v", err)
+	}
+	for _, bad := range []string{"", ".", "..", "../x", "a/b"} {
+		if _, err := d.OpenFile(bad, os.O_RDONLY, 0); err == nil {
+			t.Errorf("OpenFile(%q) accepted", bad)
+		}
+	}
+	// A hard link to a file elsewhere is refused, and not truncated.
+	hard := newVictim(t)
+	os.Chmod(hard.path, 0o600)
+	if err := os.Link(hard.path, filepath.Join(path, "spool.acks")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.OpenFile("spool.acks", os.O_RDWR|os.O_TRUNC, 0)
+	mustContain(t, err, ErrUnsafe, filepath.Join(path, "spool.acks"), "2 hard links")
+	if b, _ := os.ReadFile(hard.path); string(b) != "precious\n" {
+		t.Errorf("hard-linked file truncated: %q", b)
+	}
+	os.Remove(filepath.Join(path, "spool.acks"))
+
+	// A file of another user's is not truncated before it is refused.
+	if os.Geteuid() == 0 {
+		foreign := filepath.Join(path, "spool.foreign")
+		os.WriteFile(foreign, []byte("theirs"), 0o600)
+		os.Chown(foreign, nobody, nobody)
+		_, err = d.OpenFile("spool.foreign", os.O_WRONLY|os.O_TRUNC, 0)
+		mustContain(t, err, ErrUnsafe, foreign, "owned by uid 65534")
+		if b, _ := os.ReadFile(foreign); string(b) != "theirs" {
+			t.Errorf("foreign file truncated: %q", b)
+		}
+		os.Remove(foreign)
+	}
+
+	// A FIFO opened for writing neither blocks nor is used.
+	if err := syscall.Mkfifo(filepath.Join(path, "spool.acks"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.OpenFile("spool.acks", os.O_WRONLY|os.O_APPEND, 0)
+	mustContain(t, err, nil, filepath.Join(path, "spool.acks"), "named pipe")
+}

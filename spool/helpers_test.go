@@ -1,0 +1,28 @@
+package spool
+
+import (
+	"testing"
+
+	"github.com/atlas-af/afmc/internal/logstashfake"
+	"github.com/atlas-af/afmc/internal/sendtest"
+	"github.com/atlas-af/afmc/send"
+)
+
+// The sender's test kit, under the names these tests have always used.
+const testToken = sendtest.Token
+
+func makeItems(n int) []send.Item                                { return sendtest.Items(n) }
+func testConfig(u string) send.SenderConfig                      { return sendtest.Config(u) }
+func newSender(t *testing.T, cfg send.SenderConfig) *send.Sender { return sendtest.NewSender(t, cfg) }
+func newAckRecorder(t *testing.T) *sendtest.Acks                 { return sendtest.NewAcks(t) }
+func all(o send.Outcome) func(int) send.Outcome                  { return sendtest.All(o) }
+func everyDoc(int) bool                                          { return true }
+
+func newSink(t *testing.T, intercept logstashfake.Intercept) *logstashfake.Sink {
+	return logstashfake.New(t, intercept)
+}
+
+func checkOnce(t *testing.T, s *logstashfake.Sink, token string, n int, delivered func(int) bool) {
+	t.Helper()
+	sendtest.CheckOnce(t, s, token, n, delivered)
+}
