@@ -110,11 +110,14 @@ func Run(ctx context.Context, cfg Config) Report {
 		if cfg.Post != nil {
 			limits = cfg.Post.Spool
 		}
-		sp, err := spool.OpenSpool(store.Dir(), store.Generation(), limits, cfg.Env.Now(), log)
+		sp, err := spool.OpenSpool(store.Handle(), store.Generation(), limits, cfg.Env.Now(), log)
 		if err != nil {
 			rep.StateErr, canSave = err, false
 			log.Error("state not saved: the spool cannot be opened; the next run collects this interval again", "error", err)
 		} else {
+			// A file set aside needs a person (someone planted or holds
+			// it), but the run goes on with a spool of its own.
+			rep.StateErr = sp.SetAside
 			p.spool, p.gen = sp, store.NextGeneration()
 			defer func() {
 				if err := sp.Close(); err != nil {

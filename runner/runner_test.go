@@ -19,6 +19,7 @@ import (
 	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/send"
+	"github.com/atlas-af/afmc/spool"
 	"github.com/atlas-af/afmc/state"
 	"github.com/atlas-af/afmc/users"
 )
@@ -99,19 +100,22 @@ func TestSaveFailureWithholdsDeltasOnly(t *testing.T) {
 	}
 }
 
-// saboteur replaces the state dir with a file while the run collects: the
-// spool and the save both fail from then on.
+// saboteur makes the spool and the save fail once the run has opened
+// them: directories where the spool file and the state file go. (Files
+// are reached through the state dir's handle, so renaming the dir away no
+// longer does.) Available runs before any collector emits.
 type saboteur struct{ dir string }
 
-func (s saboteur) Name() string                 { return "saboteur" }
-func (s saboteur) Available(*collect.Env) error { return nil }
+func (s saboteur) Name() string { return "saboteur" }
+func (s saboteur) Available(*collect.Env) error {
+	for _, p := range []string{filepath.Join(s.dir, spool.SpoolName), filepath.Join(s.dir, state.FileName, "x")} {
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 func (s saboteur) Collect(_ context.Context, env *collect.Env, _ json.RawMessage, emit collect.Emit) (json.RawMessage, error) {
-	if err := os.Rename(s.dir, s.dir+".gone"); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(s.dir, nil, 0o600); err != nil {
-		return nil, err
-	}
 	return nil, emit(document.New("SAB", env.Cluster, env.Now()))
 }
 

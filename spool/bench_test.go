@@ -63,7 +63,7 @@ func BenchmarkDeliverSpooled(b *testing.B) {
 				b.StartTimer()
 
 				t0 := time.Now()
-				sp, err := OpenSpool(dir, 0, SpoolLimits{}, time.Now(), log)
+				sp, err := OpenSpool(openDir(b, dir), 0, SpoolLimits{}, time.Now(), log)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -18,7 +18,7 @@ func (s *Spool) compact() error {
 		// runs without --post end here, with no file written or synced.
 		// An acks file can only hold nothing (or a torn line): it goes,
 		// and losing that removal to a crash costs nothing.
-		if err := os.Remove(s.acksPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := s.dir.Remove(AcksName); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: %w", err)
 		}
 		return nil
@@ -26,7 +26,7 @@ func (s *Spool) compact() error {
 	var f *os.File
 	if end > 0 {
 		var err error
-		if f, err = openInDir(s.path(), os.O_RDONLY, 0); err != nil {
+		if f, err = s.dir.OpenFile(SpoolName, os.O_RDONLY, 0); err != nil {
 			return fmt.Errorf("rewriting spool: %w", err)
 		}
 		defer f.Close()
@@ -64,14 +64,4 @@ func (s *Spool) settledHas(id uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.settled.Has(id)
-}
-
-// readDirNames lists dir, unsorted.
-func readDirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.Readdirnames(-1)
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/atlas-af/afmc/internal/logstashfake"
+	"github.com/atlas-af/afmc/internal/safedir"
 	"github.com/atlas-af/afmc/internal/sendtest"
 	"github.com/atlas-af/afmc/send"
 )
@@ -25,4 +26,16 @@ func newSink(t *testing.T, intercept logstashfake.Intercept) *logstashfake.Sink 
 func checkOnce(t *testing.T, s *logstashfake.Sink, token string, n int, delivered func(int) bool) {
 	t.Helper()
 	sendtest.CheckOnce(t, s, token, n, delivered)
+}
+
+// openDir opens the state dir at path as a run does, closed when the test
+// ends.
+func openDir(t testing.TB, path string) *safedir.Dir {
+	t.Helper()
+	d, err := safedir.OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/atlas-af/afmc/internal/safedir"
@@ -27,25 +25,36 @@ const inboxPattern = "spool.inbox-*.ndjson"
 // Inbox writes one inbox file, a document at a time: it appears under its
 // name, fsynced, only at Commit.
 type Inbox struct {
-	name string
-	tmp  *os.File
-	w    *bufio.Writer
-	line []byte
-	n    int
+	dir     *safedir.Dir
+	name    string // in dir
+	tmp     *os.File
+	tmpName string
+	w       *bufio.Writer
+	line    []byte
+	n       int
 }
 
-// NewInbox starts a new inbox file in dir.
-func NewInbox(dir string, now time.Time) (*Inbox, error) {
-	// Written under a temp name (O_EXCL: never through a link) and renamed,
-	// so a reader never sees half.
-	tmp, err := os.CreateTemp(dir, ".inbox-*.tmp")
+// NewInbox starts a new inbox file in the state dir at path: a run that
+// could not get the lock has no handle of the state's, so the inbox opens
+// and checks the dir itself.
+func NewInbox(path string, now time.Time) (*Inbox, error) {
+	d, err := safedir.OpenDir(path)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
+	// Written under a temp name (O_EXCL: never through a link) and renamed,
+	// so a reader never sees half.
+	tmp, tmpName, err := d.CreateTemp(".inbox-*.tmp")
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
 	return &Inbox{
-		name: filepath.Join(dir, fmt.Sprintf("spool.inbox-%d-%d.ndjson", now.UnixNano(), os.Getpid())),
-		tmp:  tmp,
-		w:    bufio.NewWriterSize(tmp, 64<<10),
+		dir:     d,
+		name:    fmt.Sprintf("spool.inbox-%d-%d.ndjson", now.UnixNano(), os.Getpid()),
+		tmp:     tmp,
+		tmpName: tmpName,
+		w:       bufio.NewWriterSize(tmp, 64<<10),
 	}, nil
 }
 
@@ -79,22 +88,24 @@ func (b *Inbox) Commit() (string, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(b.tmp.Name(), b.name)
+		err = b.dir.Rename(b.tmpName, b.name)
 	}
 	if err == nil {
-		err = safedir.SyncDir(filepath.Dir(b.name))
+		err = b.dir.Sync()
 	}
+	defer b.dir.Close()
 	if err != nil {
-		os.Remove(b.tmp.Name())
+		b.dir.Remove(b.tmpName)
 		return "", fmt.Errorf("inbox: %w", err)
 	}
-	return b.name, nil
+	return b.dir.Join(b.name), nil
 }
 
 // Abort removes the unfinished file.
 func (b *Inbox) Abort() {
 	b.tmp.Close()
-	os.Remove(b.tmp.Name())
+	b.dir.Remove(b.tmpName)
+	b.dir.Close()
 }
 
 // WriteInbox stores items, fsynced, in a new inbox file in dir.
@@ -122,7 +133,7 @@ func WriteInbox(dir string, items []send.Item, now time.Time) (string, error) {
 // never loses them. Each file is read twice, streaming: once to check all
 // of it, once to append it.
 func (s *Spool) mergeInbox() error {
-	files, err := filepath.Glob(filepath.Join(s.dir, inboxPattern))
+	files, err := s.dir.Glob(inboxPattern)
 	if err != nil || len(files) == 0 {
 		return err
 	}
@@ -143,9 +154,7 @@ func (s *Spool) mergeInbox() error {
 		}
 		if err != nil {
 			// Kept for a person to look at, never read again.
-			aside := f + ".unreadable"
-			s.log.Warn("spool: an inbox file is unreadable, moved aside", "path", f, "kept_as", aside, "error", err)
-			if err := os.Rename(f, aside); err != nil {
+			if err := s.setAside(f, err); err != nil {
 				return fmt.Errorf("spool: %w", err)
 			}
 			s.Dropped++
@@ -161,28 +170,23 @@ func (s *Spool) mergeInbox() error {
 		return err
 	}
 	for _, f := range merged {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := s.dir.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: %w", err)
 		}
 	}
 	s.log.Info("spool: took in the documents of runs that could not get the lock", "documents", docs, "files", len(merged))
-	return safedir.SyncDir(s.dir)
+	return s.dir.Sync()
 }
 
-// readInbox reads an inbox file and hands each document to add (nil: only
-// check it). The file must be a regular file of the user afmc runs as that
-// no one else may write: an inbox is sent with the site's token.
-func (s *Spool) readInbox(path string, add func(send.Item) error) (int, error) {
-	f, err := openInDir(path, os.O_RDONLY, 0)
+// readInbox reads the inbox file name and hands each document to add (nil:
+// only check it). It is opened as every file of the spool is: an inbox is
+// sent with the site's token.
+func (s *Spool) readInbox(name string, add func(send.Item) error) (int, error) {
+	f, err := s.dir.OpenAlone(name, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != os.Geteuid() || fi.Mode().Perm()&0o022 != 0) {
-			return 0, fmt.Errorf("%s belongs to uid %d with mode %v: an inbox must be the user's own and not writable by others", path, st.Uid, fi.Mode().Perm())
-		}
-	}
 	lr := newLineReader(f)
 	n := 0
 	for {

@@ -8,8 +8,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-
-	"github.com/atlas-af/afmc/internal/safedir"
 )
 
 // Opening the spool: sizing it, applying the limits, rewriting it.
@@ -60,7 +58,7 @@ func (s *Spool) judge(line []byte, ended bool, committed uint64, cutoff int64) (
 // load reads the spool at open: a first pass sizes it; a second, only if
 // something must go, rewrites it with what is kept.
 func (s *Spool) load(committed uint64) error {
-	f, err := openInDir(s.path(), os.O_RDONLY, 0)
+	f, err := s.dir.OpenAlone(SpoolName, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -262,14 +260,14 @@ func (s *Spool) logDrops(aged, over dropCount) {
 // removes the acks file: fill must leave out every settled record. With
 // nothing kept the spool file goes.
 func (s *Spool) rewrite(fill func(w *bufio.Writer) (kept int, size int64, err error)) (err error) {
-	tmp, err := os.CreateTemp(s.dir, ".spool-*.tmp") // O_EXCL: never through a link
+	tmp, tmpName, err := s.dir.CreateTemp(".spool-*.tmp") // O_EXCL: never through a link
 	if err != nil {
 		return fmt.Errorf("rewriting spool: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			s.dir.Remove(tmpName)
 		}
 	}()
 	w := bufio.NewWriterSize(tmp, 64<<10)
@@ -286,8 +284,8 @@ func (s *Spool) rewrite(fill func(w *bufio.Writer) (kept int, size int64, err er
 	}
 	if kept == 0 {
 		tmp.Close()
-		os.Remove(tmp.Name())
-		if err := os.Remove(s.path()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.dir.Remove(tmpName)
+		if err := s.dir.Remove(SpoolName); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("spool: %w", err)
 		}
 		s.onDisk = false
@@ -298,16 +296,16 @@ func (s *Spool) rewrite(fill func(w *bufio.Writer) (kept int, size int64, err er
 		if err := tmp.Close(); err != nil {
 			return fmt.Errorf("rewriting spool %s: %w", tmp.Name(), err)
 		}
-		if err := os.Rename(tmp.Name(), s.path()); err != nil {
+		if err := s.dir.Rename(tmpName, SpoolName); err != nil {
 			return fmt.Errorf("rewriting spool: %w", err)
 		}
 		s.onDisk = true
 	}
 	// Only now are the acks redundant: a kill before this point replays them.
-	if err := os.Remove(s.acksPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := s.dir.Remove(AcksName); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("spool: %w", err)
 	}
-	if err := safedir.SyncDir(s.dir); err != nil {
+	if err := s.dir.Sync(); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	s.mu.Lock()

@@ -7,10 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
-
-	"golang.org/x/sys/unix"
 )
 
 // maxRecord bounds one spool or inbox line. Documents are a few hundred
@@ -198,31 +195,4 @@ func (l *lineReader) next() (line []byte, size int64, ended bool, err error) {
 		}
 		return l.buf, size, err == nil, nil
 	}
-}
-
-// errSymlink marks a file in the state dir that is a symbolic link: afmc
-// runs as root, and must not write or read where someone else points it.
-var errSymlink = errors.New("is a symbolic link; afmc does not follow links in its state dir: remove it")
-
-// openInDir opens a file of the state dir without following a symbolic
-// link and without blocking on a FIFO, and checks it is a regular file.
-// (The state package is getting a handle type for this; until then, here.)
-func openInDir(path string, flag int, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
-	if errors.Is(err, unix.ELOOP) {
-		return nil, fmt.Errorf("%s %w", path, errSymlink)
-	}
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
-	}
-	return f, nil
 }

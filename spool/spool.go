@@ -12,7 +12,6 @@ import (
 	"iter"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -51,7 +50,7 @@ type SpoolLimits struct {
 // documents are sent (Items) and when it is rewritten, and settled ids are
 // kept as ranges. Memory stays flat however large the spool or the run.
 type Spool struct {
-	dir    string
+	dir    *safedir.Dir // the state dir: every file is opened through it
 	limits SpoolLimits
 	now    time.Time
 	log    *slog.Logger
@@ -77,44 +76,47 @@ type Spool struct {
 	closed  bool
 	readErr error // the last error reading the spool back
 	Dropped int   // documents dropped for the limits or as unreadable, this run
+	// SetAside holds the files set aside at open for failing the state
+	// dir's checks: someone planted or holds them, a person must look.
+	SetAside error
 }
 
-// OpenSpool opens the spool in dir. Documents of a run that was stopped
+// OpenSpool opens the spool in the state dir d. Every file of it (the
+// spool, its acks, the inbox files) is opened through d, with d's checks
+// (a regular file of the user's own, not writable by others, one link),
+// and none that another process holds open for writing: a file that fails
+// them is set aside (renamed NAME.unsafe), named in the log and in
+// SetAside, and never read into a request. Documents of a run that was stopped
 // before it saved its state (Gen > committed) are discarded: that run's
 // intervals are collected again. Then the limits are applied. A spool far
 // over its bound is read twice, streaming: once to size it, once to copy
 // what is kept.
-func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, log *slog.Logger) (*Spool, error) {
-	s := &Spool{dir: dir, limits: limits, now: now, log: log}
+func OpenSpool(d *safedir.Dir, committed uint64, limits SpoolLimits, now time.Time, log *slog.Logger) (*Spool, error) {
+	s := &Spool{dir: d, limits: limits, now: now, log: log}
 	// Temp files of a killed rewrite go: we hold the lock, so no live run
 	// is writing one. An inbox is written without the lock, by a run that
 	// may be writing one right now: only inbox temp files old enough to be
 	// a dead run's go.
-	names, _ := readDirNames(dir)
-	for _, name := range names {
-		p := filepath.Join(dir, name)
-		if ok, _ := filepath.Match(".spool-*.tmp", name); ok {
-			_ = os.Remove(p)
-		} else if ok, _ := filepath.Match(".inbox-*.tmp", name); ok {
-			if fi, err := os.Lstat(p); err == nil && now.Sub(fi.ModTime()) > staleInbox {
-				_ = os.Remove(p)
-			}
+	temps, _ := d.Glob(".spool-*.tmp")
+	for _, name := range temps {
+		_ = d.Remove(name)
+	}
+	inboxTemps, _ := d.Glob(".inbox-*.tmp")
+	for _, name := range inboxTemps {
+		if fi, err := d.Lstat(name); err == nil && now.Sub(fi.ModTime()) > staleInbox {
+			_ = d.Remove(name)
 		}
 	}
 	if err := s.readAcks(); err != nil {
 		return nil, err
 	}
 	if err := s.load(committed); err != nil {
-		if errors.Is(err, errSymlink) {
-			return nil, fmt.Errorf("spool: %w", err)
+		// A spool that cannot be read would stop every run from here on,
+		// and one that fails the checks must never be sent: keep it aside
+		// for a person to look at, and go on without it.
+		if err := s.setAside(SpoolName, err); err != nil {
+			return nil, err
 		}
-		// A spool that cannot be read would stop every run from here on:
-		// keep it aside for a person to look at, and go on without it.
-		aside := s.path() + ".unreadable"
-		if rerr := os.Rename(s.path(), aside); rerr != nil {
-			return nil, fmt.Errorf("%w; and it cannot be moved aside (%v): remove or repair %s", err, rerr, s.path())
-		}
-		s.log.Error("spool unreadable: moved aside, its documents are not sent", "error", err, "kept_as", aside)
 		s.onDisk, s.committed, s.waiting, s.size = false, 0, 0, 0
 		s.settled.Reset()
 	}
@@ -125,13 +127,38 @@ func OpenSpool(dir string, committed uint64, limits SpoolLimits, now time.Time, 
 	return s, nil
 }
 
-func (s *Spool) path() string     { return filepath.Join(s.dir, SpoolName) }
-func (s *Spool) acksPath() string { return filepath.Join(s.dir, AcksName) }
+func (s *Spool) path() string     { return s.dir.Join(SpoolName) }
+func (s *Spool) acksPath() string { return s.dir.Join(AcksName) }
+
+// setAside renames a file of the spool that cannot be read (NAME.unreadable)
+// or fails the checks (NAME.unsafe) so that no run reads it again, and
+// says so; an unsafe one is also kept in SetAside for the run's report.
+// Renaming within the dir is safe whatever the entry is: a link is moved,
+// never followed, and a hard-linked file keeps its other name untouched.
+func (s *Spool) setAside(name string, why error) error {
+	aside := name + ".unreadable"
+	msg := "spool: a file is unreadable, moved aside; its documents are not sent"
+	if errors.Is(why, safedir.ErrUnsafe) {
+		aside = name + ".unsafe"
+		msg = "spool: a file fails the state dir's checks, set aside and never read; its documents are not sent"
+		s.SetAside = errors.Join(s.SetAside, fmt.Errorf("%w (set aside as %s)", why, s.dir.Join(aside)))
+	}
+	if err := s.dir.Rename(name, aside); err != nil {
+		return fmt.Errorf("%w; and it cannot be moved aside (%v): remove or repair %s", why, err, s.dir.Join(name))
+	}
+	s.log.Error(msg, "path", s.dir.Join(name), "kept_as", s.dir.Join(aside), "error", why)
+	return nil
+}
 
 func (s *Spool) readAcks() error {
-	f, err := openInDir(s.acksPath(), os.O_RDWR, 0)
+	f, err := s.dir.OpenAlone(AcksName, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
+	}
+	if errors.Is(err, safedir.ErrUnsafe) {
+		// Its ids are lost: what they settled may be sent again, which is
+		// better than trusting them.
+		return s.setAside(AcksName, err)
 	}
 	if err != nil {
 		return fmt.Errorf("reading spool acks: %w", err)
@@ -184,7 +211,7 @@ func (s *Spool) Add(it send.Item, gen uint64) (uint64, error) {
 		return 0, err
 	}
 	if s.app == nil {
-		f, err := openInDir(s.path(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := s.dir.OpenFile(SpoolName, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return 0, s.fail(fmt.Errorf("spool: %w", err))
 		}
@@ -242,7 +269,7 @@ func (s *Spool) Commit() error {
 		return s.fail(fmt.Errorf("spool %s: %w", s.path(), err))
 	}
 	if !s.onDisk { // a new file: make its name durable too
-		if err := safedir.SyncDir(s.dir); err != nil {
+		if err := s.dir.Sync(); err != nil {
 			return s.fail(fmt.Errorf("spool: %w", err))
 		}
 		s.onDisk = true
@@ -335,7 +362,7 @@ func (s *Spool) records(skip func(record) bool) iter.Seq[record] {
 		if end == 0 {
 			return
 		}
-		f, err := openInDir(s.path(), os.O_RDONLY, 0)
+		f, err := s.dir.OpenFile(SpoolName, os.O_RDONLY, 0)
 		if err != nil {
 			s.readFailed(err)
 			return
@@ -444,7 +471,7 @@ func (s *Spool) Ack(ids []uint64, o send.Outcome) {
 		s.ackBuf = append(strconv.AppendUint(s.ackBuf, id, 10), '\n')
 	}
 	if s.acks == nil {
-		f, err := openInDir(s.acksPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := s.dir.OpenFile(AcksName, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			s.log.Warn("spool: cannot record delivered documents until the end of the run", "error", err)
 			return

@@ -52,7 +52,7 @@ func openSpool(t *testing.T, dir string, committed uint64, limits SpoolLimits, n
 	if log == nil {
 		log = discardLog()
 	}
-	s, err := OpenSpool(dir, committed, limits, now, log)
+	s, err := OpenSpool(openDir(t, dir), committed, limits, now, log)
 	if err != nil {
 		t.Fatalf("OpenSpool: %v", err)
 	}

@@ -42,17 +42,14 @@ func Peek(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.
 	}
 	defer d.Close()
 
-	lock, err := d.OpenNoAtime(LockName)
+	lock, err := lockFile(ctx, d, true, false, lockTimeout)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// No run has locked this dir yet: none to wait for.
 	case err != nil:
-		return nil, 0, fmt.Errorf("state lock: %w", err)
+		return nil, 0, err
 	default:
 		defer lock.Close() // releases the lock
-		if err := lockFile(ctx, lock, unix.LOCK_SH, lockTimeout); err != nil {
-			return nil, 0, err
-		}
 	}
 
 	f, err := d.OpenNoAtime(FileName)

@@ -12,11 +12,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/gofrs/flock"
 
 	"github.com/atlas-af/afmc/internal/safedir"
 	"github.com/atlas-af/afmc/internal/safefile"
@@ -47,7 +46,7 @@ type file struct {
 // Store is the open, locked state of one run.
 type Store struct {
 	dir  *safedir.Dir
-	lock *os.File // LockName, flocked
+	lock *flock.Flock // LockName, flocked
 	f    file
 	next uint64 // the generation Save will write
 	log  *slog.Logger
@@ -89,13 +88,8 @@ func Open(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	lock, err := d.OpenFile(LockName, os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := lockFile(ctx, d, false, true, lockTimeout)
 	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("state lock: %w", err)
-	}
-	if err := lockFile(ctx, lock, unix.LOCK_EX, lockTimeout); err != nil {
-		lock.Close()
 		d.Close()
 		return nil, err
 	}
@@ -110,32 +104,6 @@ func Open(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.
 	// file lost and started again still comes after every earlier run.
 	s.next = max(s.f.Generation+1, now)
 	return s, nil
-}
-
-// lockFile waits for a flock of kind how (LOCK_EX, LOCK_SH) on f, at most
-// timeout and never past ctx.
-func lockFile(ctx context.Context, f *os.File, how int, timeout time.Duration) error {
-	lctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("state lock %s: %w", f.Name(), err)
-		}
-		select {
-		case <-lctx.Done():
-			if ctx.Err() != nil { // the run's own deadline, not the lock's
-				return fmt.Errorf("waiting for the state lock %s: %w", f.Name(), ctx.Err())
-			}
-			return fmt.Errorf("%w (%s) after waiting %s", ErrLockTimeout, f.Name(), timeout)
-		case <-tick.C:
-		}
-	}
 }
 
 func (s *Store) path() string { return s.dir.Join(FileName) }
@@ -253,11 +221,10 @@ func (s *Store) Close() error {
 	if s.lock == nil {
 		return nil
 	}
-	err := unix.Flock(int(s.lock.Fd()), unix.LOCK_UN)
+	err := s.lock.Unlock()
 	if err != nil {
-		err = fmt.Errorf("releasing state lock %s: %w", s.lock.Name(), err)
+		err = fmt.Errorf("releasing state lock %s: %w", s.dir.Join(LockName), err)
 	}
-	s.lock.Close()
 	s.dir.Close()
 	s.lock = nil
 	return err

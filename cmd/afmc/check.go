@@ -119,13 +119,13 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		add("state dir", err, "")
 	} else {
 		add("state dir", nil, dir+": writable, lock taken")
-		spool, err := spool.OpenSpool(store.Dir(), store.Generation(), spool.SpoolLimits{}, time.Now(), log)
+		sp, err := spool.OpenSpool(store.Handle(), store.Generation(), spool.SpoolLimits{}, time.Now(), log)
 		if err != nil {
 			add("spool", err, "")
 		} else {
-			n := spool.Waiting(store.Generation())
-			add("spool", nil, plural(n, "document")+" waiting to be sent")
-			if err := spool.Close(); err != nil {
+			n := sp.Waiting(store.Generation())
+			add("spool", sp.SetAside, plural(n, "document")+" waiting to be sent")
+			if err := sp.Close(); err != nil {
 				add("spool", err, "")
 			}
 		}

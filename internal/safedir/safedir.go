@@ -223,11 +223,15 @@ func (d *Dir) checkOpen(f *os.File, name string) error {
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return fmt.Errorf("stat %s: %w", f.Name(), err)
 	}
-	fi := statInfo(name, &st)
+	return d.checkStat(name, &st)
+}
+
+func (d *Dir) checkStat(name string, st *unix.Stat_t) error {
+	fi := statInfo(name, st)
 	if !fi.Mode().IsRegular() {
 		return d.refuse(name, fi)
 	}
-	if err := d.checkOwner(name, &st); err != nil {
+	if err := d.checkOwner(name, st); err != nil {
 		return err
 	}
 	// A second name for the file could be anywhere on the filesystem (a
@@ -274,10 +278,10 @@ func (d *Dir) readlink(name string) (string, error) {
 	return strconv.Quote(string(buf[:n])), nil
 }
 
-// ReadFile reads the regular file name, at most max bytes, as OpenFile
+// ReadFile reads the regular file name, at most max bytes, as OpenAlone
 // opens it.
 func (d *Dir) ReadFile(name string, max int64) ([]byte, error) {
-	f, err := d.OpenFile(name, os.O_RDONLY, 0)
+	f, err := d.OpenAlone(name, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

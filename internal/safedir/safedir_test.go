@@ -3,6 +3,7 @@ package safedir
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -165,4 +166,86 @@ func TestDirMethods(t *testing.T) {
 	}
 	_, err = d.OpenFile("spool.acks", os.O_WRONLY|os.O_APPEND, 0)
 	mustContain(t, err, nil, filepath.Join(path, "spool.acks"), "named pipe")
+}
+
+// A file another process holds open for writing is refused: that handle
+// could go on writing into it whatever its owner and mode are now. The
+// writer is a real process; once it is gone the file reads.
+func TestOpenAloneRefusesAHeldFile(t *testing.T) {
+	path := t.TempDir()
+	d, err := OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	name := filepath.Join(path, "state.json")
+	if err := os.WriteFile(name, []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer := exec.Command("sleep", "60")
+	writer.ExtraFiles = []*os.File{w}
+	if err := writer.Start(); err != nil {
+		t.Fatalf("starting the writer (sleep): %v", err)
+	}
+	w.Close()
+	_, err = d.ReadFile("state.json", 1<<20)
+	mustContain(t, err, ErrUnsafe, name, "held open for writing")
+	if !errors.Is(err, ErrHeldOpen) {
+		t.Errorf("%v is not ErrHeldOpen", err)
+	}
+	// A reader is no threat, and neither is afmc's own handle.
+	r, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	writer.Process.Kill()
+	writer.Wait()
+	if b, err := d.ReadFile("state.json", 1<<20); err != nil || string(b) != "{}\n" {
+		t.Errorf("with the writer gone: %q, %v", b, err)
+	}
+}
+
+// What a library opened by path (FdPath) is checked once open: a file
+// swapped in under the name since is refused, as is a second link.
+func TestCheckOpened(t *testing.T) {
+	path := t.TempDir()
+	d, err := OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	lock := filepath.Join(path, "afmc.lock")
+	if err := os.WriteFile(lock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(d.FdPath("afmc.lock"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CheckOpened("afmc.lock", fi); err != nil {
+		t.Errorf("the file as opened: %v", err)
+	}
+	if err := os.Link(lock, filepath.Join(path, "second")); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ = f.Stat()
+	mustContain(t, d.CheckOpened("afmc.lock", fi), ErrUnsafe, "2 hard links")
+	// Replaced under its name after the open.
+	if err := os.WriteFile(filepath.Join(path, "new"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(path, "new"), lock); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, d.CheckOpened("afmc.lock", fi), ErrUnsafe, "replaced")
 }
