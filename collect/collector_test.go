@@ -135,33 +135,55 @@ func (s stuckAfter) Collect(_ context.Context, _ *Env, _ json.RawMessage, emit E
 	return json.RawMessage(`{}`), nil
 }
 
-// Documents reach the sink in registry order even when a later collector
-// finishes first; the first collector's stream is never held back.
-func TestRunKeepsRegistryOrder(t *testing.T) {
-	firstMayEnd := make(chan struct{})
+// Collectors never wait for each other: a collector listed behind a slow
+// one has its documents passed on as they come, each collector's own
+// order kept. Here the first collector cannot finish until the sink has
+// had every document of the second: with documents held in registry order
+// it would wait out its timeout.
+func TestRunInterleaves(t *testing.T) {
+	const n = 1000
+	allOfB := make(chan struct{})
 	var got []string
-	var sawLiveA bool
+	var bSeen int
 	cs := []Collector{
-		fake{name: "a", collect: func(context.Context) (Result, error) {
-			<-firstMayEnd
+		fake{name: "slow", collect: func(ctx context.Context) (Result, error) {
+			select {
+			case <-allOfB:
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
+			}
 			return Result{Docs: []document.Document{document.New("A1", "c", time.Now()), document.New("A2", "c", time.Now())}}, nil
 		}},
-		fake{name: "b", collect: func(context.Context) (Result, error) {
-			defer close(firstMayEnd) // b is done before a even starts emitting
-			return Result{Docs: []document.Document{document.New("B1", "c", time.Now())}}, nil
+		fake{name: "big", collect: func(context.Context) (Result, error) {
+			var docs []document.Document
+			for i := range n {
+				docs = append(docs, document.New("B", "c", time.Now()).Add("seq", i))
+			}
+			return Result{Docs: docs}, nil
 		}},
 	}
-	out := Run(context.Background(), discardEnv(), cs, nil, time.Second, false, func(d document.Document) error {
-		got = append(got, d.Kind())
-		if d.Kind() == "A1" && len(got) == 1 {
-			sawLiveA = true
+	out := Run(context.Background(), discardEnv(), cs, nil, 10*time.Second, false, func(d document.Document) error {
+		if d.Kind() == "B" {
+			if seq, _ := d.Fields.Get("seq"); seq != bSeen {
+				t.Errorf("big's document %v came as its %dth: its order is not kept", seq, bSeen)
+			}
+			if d.Collector != "big" {
+				t.Errorf("document of big says it is %q's", d.Collector)
+			}
+			if bSeen++; bSeen == n {
+				close(allOfB)
+			}
 		}
+		got = append(got, d.Kind())
 		return nil
 	})
-	if strings.Join(got, " ") != "A1 A2 B1" || !sawLiveA {
-		t.Errorf("sink got %v, want A1 A2 B1", got)
+	if out[0].Err != nil || out[1].Err != nil {
+		t.Fatalf("outcomes %+v", out)
 	}
-	if out[0].Emitted != 2 || out[1].Emitted != 1 {
+	if len(got) != n+2 || got[n] != "A1" || got[n+1] != "A2" {
+		t.Errorf("sink got %d documents ending %v, want big's %d then A1 A2", len(got), got[max(0, len(got)-2):], n)
+	}
+	if out[0].Emitted != 2 || out[1].Emitted != n {
 		t.Errorf("emitted %d %d", out[0].Emitted, out[1].Emitted)
 	}
 }

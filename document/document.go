@@ -94,6 +94,9 @@ type Document struct {
 	// computed against has been saved. Snapshots (CPU, MEM, DISK sizes) are
 	// valid whatever becomes of the state.
 	Delta bool
+	// Collector is the name of the collector that made the document, set
+	// by the scheduler (collect.Run): not a field, it is never sent.
+	Collector string
 }
 
 // New starts a document with the fields every document carries.

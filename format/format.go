@@ -37,12 +37,21 @@ func (p ndjson) Print(_ document.Document, b []byte) error {
 func (p ndjson) Close() error { return p.w.Flush() }
 
 // Table prints a table for a person at a terminal. Its columns are
-// aligned over every row, so the rows are held until Close: for a pool's
-// worth of jobs, use NDJSON.
-func Table(w io.Writer) Printer { return &table{w: w} }
+// aligned over every row, so the rows are held until Close (the one place
+// that holds a run's documents: for a pool's worth of jobs, use NDJSON).
+// Collectors' documents arrive interleaved: the rows are put in the order
+// of the collectors named in order, each collector's own order kept.
+func Table(w io.Writer, order []string) Printer {
+	rank := make(map[string]int, len(order))
+	for i, name := range order {
+		rank[name] = i
+	}
+	return &table{w: w, rank: rank}
+}
 
 type table struct {
 	w    io.Writer
+	rank map[string]int
 	docs []document.Document
 }
 
@@ -51,7 +60,19 @@ func (p *table) Print(d document.Document, _ []byte) error {
 	return nil
 }
 
-func (p *table) Close() error { return WriteTable(p.w, p.docs) }
+func (p *table) Close() error {
+	sort.SliceStable(p.docs, func(i, j int) bool {
+		return p.rankOf(p.docs[i]) < p.rankOf(p.docs[j])
+	})
+	return WriteTable(p.w, p.docs)
+}
+
+func (p *table) rankOf(d document.Document) int {
+	if r, ok := p.rank[d.Collector]; ok {
+		return r
+	}
+	return len(p.rank)
+}
 
 // WriteNDJSON writes one compact JSON document per line.
 func WriteNDJSON(w io.Writer, docs []document.Document) error {

@@ -137,3 +137,32 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// Collectors' documents arrive interleaved; the table puts its rows in the
+// order of the collectors, each collector's own order kept.
+func TestTableOrdersRowsByCollector(t *testing.T) {
+	at := time.Unix(0, 0)
+	doc := func(collector, kind string, seq int) document.Document {
+		d := document.New(kind, "C", at).Add("seq", seq)
+		d.Collector = collector
+		return d
+	}
+	var b bytes.Buffer
+	p := Table(&b, []string{"cpu", "disk", "condor"})
+	for _, d := range []document.Document{doc("condor", "condorjob", 1), doc("disk", "DISK", 1), doc("condor", "condorjob", 2), doc("cpu", "CPU", 1), doc("disk", "DISK", 2)} {
+		if err := p.Print(d, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n")[1:] {
+		got = append(got, strings.Join(strings.Fields(line), " "))
+	}
+	want := []string{"CPU seq=1", "DISK seq=1", "DISK seq=2", "condorjob seq=1", "condorjob seq=2"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("rows %q, want %q", got, want)
+	}
+}

@@ -89,7 +89,11 @@ func Run(ctx context.Context, cfg Config) Report {
 	case FormatJSON:
 		p.print = format.NDJSON(cfg.Stdout)
 	case FormatTable:
-		p.print = format.Table(cfg.Stdout)
+		names := make([]string, len(cfg.Collectors))
+		for i, c := range cfg.Collectors {
+			names[i] = c.Name()
+		}
+		p.print = format.Table(cfg.Stdout, names)
 	}
 
 	store, sections := openState(ctx, cfg, &rep)

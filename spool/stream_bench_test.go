@@ -6,48 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/atlas-af/afmc/internal/heapwatch"
 	"github.com/atlas-af/afmc/internal/sendtest"
 	"github.com/atlas-af/afmc/send"
 )
-
-// heapPeak samples the live heap while it runs, for a benchmark's report.
-type heapPeak struct {
-	stop chan struct{}
-	wg   sync.WaitGroup
-	peak uint64
-}
-
-func watchHeap() *heapPeak {
-	runtime.GC()
-	h := &heapPeak{stop: make(chan struct{})}
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	h.wg.Go(func() {
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(s)
-			h.peak = max(h.peak, s[0].Value.Uint64())
-			select {
-			case <-h.stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return h
-}
-
-func (h *heapPeak) done() uint64 {
-	close(h.stop)
-	h.wg.Wait()
-	return h.peak
-}
 
 // BenchmarkStream200k is one run of a 200,000-job pool with the spool:
 // documents added one at a time as a collector makes them, committed,
@@ -71,7 +36,7 @@ func BenchmarkStream200k(b *testing.B) {
 				if err := os.Mkdir(dir, 0o700); err != nil {
 					b.Fatal(err)
 				}
-				h := watchHeap()
+				h := heapwatch.Watch()
 				sp, err := OpenSpool(openDir(b, dir), 0, SpoolLimits{MaxBytes: 64 << 20}, time.Now(), log)
 				if err != nil {
 					b.Fatal(err)
@@ -91,7 +56,7 @@ func BenchmarkStream200k(b *testing.B) {
 				if err := sp.Close(); err != nil {
 					b.Fatal(err)
 				}
-				peak = max(peak, h.done())
+				peak = max(peak, h.Done())
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "docs/s")
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
@@ -122,12 +87,12 @@ func BenchmarkOpenSpoolOverBound(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		h := watchHeap()
+		h := heapwatch.Watch()
 		s, err := OpenSpool(openDir(b, dir), 1, SpoolLimits{MaxBytes: total / 10}, time.Now(), log)
 		if err != nil {
 			b.Fatal(err)
 		}
-		peak = max(peak, h.done())
+		peak = max(peak, h.Done())
 		if s.Dropped == 0 {
 			b.Fatal("nothing dropped")
 		}

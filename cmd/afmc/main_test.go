@@ -3,6 +3,7 @@ package main
 import (
 	"maps"
 	"regexp"
+	"slices"
 
 	"bufio"
 	"bytes"
@@ -84,7 +85,9 @@ func afmc(t *testing.T, env map[string]string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
-// docs parses NDJSON.
+// docs parses NDJSON, and puts the documents in the collectors' registry
+// order: collectors' documents interleave on stdout, each collector's own
+// order kept, which the stable sort keeps too.
 func docs(t *testing.T, s string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
@@ -96,15 +99,57 @@ func docs(t *testing.T, s string) []map[string]any {
 		}
 		out = append(out, d)
 	}
+	slices.SortStableFunc(out, func(a, b map[string]any) int {
+		ka, _ := a["kind"].(string)
+		kb, _ := b["kind"].(string)
+		return kindRank(ka) - kindRank(kb)
+	})
 	return out
 }
 
+// kinds lists the documents' kinds in the collectors' registry order:
+// collectors' documents interleave on stdout, each collector's own order
+// kept, which the stable sort keeps too.
 func kinds(ds []map[string]any) string {
 	var k []string
 	for _, d := range ds {
 		k = append(k, d["kind"].(string))
 	}
+	slices.SortStableFunc(k, func(a, b string) int { return kindRank(a) - kindRank(b) })
 	return strings.Join(k, " ")
+}
+
+// kindRank is the registry position of the collector that makes kind.
+func kindRank(kind string) int {
+	switch {
+	case kind == "CPU":
+		return 0
+	case kind == "MEM":
+		return 1
+	case kind == "DISK", kind == "DISKIO":
+		return 2
+	case kind == "NETWORK":
+		return 3
+	case kind == "ssh":
+		return 4
+	case strings.HasPrefix(kind, "jupyter-"):
+		return 5
+	}
+	return 6 // condorjob, condorqueue
+}
+
+// inRegistryOrder puts NDJSON lines in the collectors' registry order, as
+// kinds does.
+func inRegistryOrder(t *testing.T, stdout string) string {
+	t.Helper()
+	lines := strings.SplitAfter(stdout, "\n")
+	slices.SortStableFunc(lines, func(a, b string) int {
+		var da, db struct{ Kind string }
+		json.Unmarshal([]byte(a), &da)
+		json.Unmarshal([]byte(b), &db)
+		return kindRank(da.Kind) - kindRank(db.Kind)
+	})
+	return strings.Join(lines, "")
 }
 
 func TestUsageErrors(t *testing.T) {
@@ -193,7 +238,7 @@ func TestCollectJSONOnFixture(t *testing.T) {
 	want := `{"kind":"CPU","cluster":"TEST-AF","login_node":"login01.af.example.org","load":1.25}
 {"kind":"MEM","cluster":"TEST-AF","login_node":"login01.af.example.org","available":24915492864,"total":25276026880}
 `
-	if r.stdout != want {
+	if got := inRegistryOrder(t, r.stdout); got != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
 	}
 

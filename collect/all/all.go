@@ -27,8 +27,7 @@ type Set struct {
 	Network host.Network    `embed:"" group:"network"`
 	SSH     login.SSH       `embed:"" prefix:"ssh-" group:"ssh"`
 	Jupyter jupyter.Jupyter `embed:"" group:"jupyter"`
-	// Last: its stream of jobs must not wait behind another collector.
-	Condor condor.Condor `embed:"" prefix:"condor-" group:"condor"`
+	Condor  condor.Condor   `embed:"" prefix:"condor-" group:"condor"`
 }
 
 // List returns the collectors in registry order.

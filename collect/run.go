@@ -1,0 +1,164 @@
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/atlas-af/afmc/document"
+)
+
+// Outcome is what happened to one collector in a run.
+type Outcome struct {
+	Name    string
+	Emitted int             // documents passed to the sink
+	State   json.RawMessage // nil: keep the previous section
+	Err     error
+	Skipped error // non-nil: not run, because its source is missing (--all)
+}
+
+// ErrTimeout marks a collector that did not finish in time.
+var ErrTimeout = errors.New("timed out")
+
+// Sink receives the documents of every collector as they come. Calls are
+// serialized; an error stops the collector that emitted the document.
+type Sink func(d document.Document) error
+
+// Run runs the collectors concurrently, each under timeout, passes their
+// documents to sink as they come, and returns one outcome per collector in
+// the given order. Each document's Collector is set to the name of the
+// collector that made it.
+//
+// Documents of different collectors interleave: each collector's own
+// order is kept, and none waits for another, so a pool of 200,000 jobs
+// streams through however slow a collector beside it is, and memory does
+// not depend on the order of cs. Delta documents alone are held, until
+// their collector returns the state they were computed against: they are
+// passed on only with a non-nil state, so a collector that fails or times
+// out before moving its state never has its events counted twice.
+//
+// A collector that ignores its context (stuck in a system call) is
+// abandoned at the timeout: it never holds up the others, and nothing it
+// emits afterwards reaches the sink. skipUnavailable skips collectors
+// whose source is missing (--all); otherwise a missing source is that
+// collector's error.
+func Run(ctx context.Context, env *Env, cs []Collector, states map[string]json.RawMessage, timeout time.Duration, skipUnavailable bool, sink Sink) []Outcome {
+	r := &run{env: env, sink: sink, out: make([]Outcome, len(cs)), slots: make([]slot, len(cs))}
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		r.out[i].Name = c.Name()
+		if err := c.Available(env); err != nil {
+			if skipUnavailable {
+				r.out[i].Skipped = err
+				env.Log.Info("skipping collector: its source is not on this host", "collector", c.Name(), "reason", err)
+			} else {
+				r.out[i].Err = fmt.Errorf("collector %s: %w", c.Name(), err)
+			}
+			r.finish(i, nil, nil)
+			continue
+		}
+		wg.Go(func() { r.runOne(ctx, i, c, states[c.Name()], timeout) })
+	}
+	wg.Wait()
+	return r.out
+}
+
+// run passes the documents of concurrent collectors to one sink.
+type run struct {
+	env   *Env
+	sink  Sink
+	mu    sync.Mutex // guards everything below, and serializes the sink
+	out   []Outcome
+	slots []slot
+}
+
+type slot struct {
+	deltas   []document.Document // waiting for the collector's own state
+	finished bool                // returned or abandoned: emit refuses
+	sinkErr  error               // the sink refused one: the collector stops
+}
+
+// errAbandoned stops a collector that emits after its timeout.
+var errAbandoned = errors.New("abandoned after its timeout")
+
+func (r *run) emit(i int, d document.Document) error {
+	d.Collector = r.out[i].Name
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &r.slots[i]
+	switch {
+	case s.finished:
+		return errAbandoned
+	case s.sinkErr != nil:
+		return s.sinkErr
+	case d.Delta:
+		s.deltas = append(s.deltas, d)
+		return nil
+	}
+	return r.pass(i, d)
+}
+
+// pass hands d to the sink; r.mu is held.
+func (r *run) pass(i int, d document.Document) error {
+	if err := r.sink(d); err != nil {
+		r.slots[i].sinkErr = err
+		return err
+	}
+	r.out[i].Emitted++
+	return nil
+}
+
+// finish marks collector i done: its deltas are passed on when it
+// returned a state, and dropped, with a warning, when it did not.
+func (r *run) finish(i int, state json.RawMessage, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &r.slots[i]
+	s.finished = true
+	r.out[i].State, r.out[i].Err = state, errors.Join(r.out[i].Err, err)
+	switch {
+	case state != nil:
+		for _, d := range s.deltas {
+			if s.sinkErr != nil {
+				break
+			}
+			_ = r.pass(i, d)
+		}
+	case len(s.deltas) > 0:
+		r.env.Log.Warn("collector kept its previous state: its interval documents are left for the next run",
+			"collector", r.out[i].Name, "documents", len(s.deltas))
+	}
+	s.deltas = nil
+	if s.sinkErr != nil {
+		r.out[i].Err = errors.Join(r.out[i].Err, s.sinkErr)
+	}
+}
+
+func (r *run) runOne(ctx context.Context, i int, c Collector, prev json.RawMessage, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type done struct {
+		state json.RawMessage
+		err   error
+	}
+	ch := make(chan done, 1) // buffered: an abandoned collector can still finish and exit
+	start := time.Now()
+	go func() {
+		state, err := c.Collect(ctx, r.env, prev, func(d document.Document) error { return r.emit(i, d) })
+		ch <- done{state, err}
+	}()
+	var d done
+	select {
+	case d = <-ch:
+	case <-ctx.Done():
+		d.err = fmt.Errorf("%w after %s", ErrTimeout, timeout)
+	}
+	if d.err != nil {
+		d.err = fmt.Errorf("collector %s: %w", c.Name(), d.err)
+	}
+	r.finish(i, d.state, d.err)
+	r.env.Log.Debug("collector finished", "collector", c.Name(), "took", time.Since(start), "error", d.err)
+}
