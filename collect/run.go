@@ -17,7 +17,8 @@ type Outcome struct {
 	Emitted int             // documents passed to the sink
 	State   json.RawMessage // nil: keep the previous section
 	Err     error
-	Skipped error // non-nil: not run, because its source is missing (--all)
+	Skipped error         // non-nil: not run, because its source is missing (--all)
+	Took    time.Duration // how long it ran (to its timeout, if abandoned)
 }
 
 // ErrTimeout marks a collector that did not finish in time.
@@ -159,6 +160,10 @@ func (r *run) runOne(ctx context.Context, i int, c Collector, prev json.RawMessa
 	if d.err != nil {
 		d.err = fmt.Errorf("collector %s: %w", c.Name(), d.err)
 	}
+	took := time.Since(start)
+	r.mu.Lock()
+	r.out[i].Took = took
+	r.mu.Unlock()
 	r.finish(i, d.state, d.err)
-	r.env.Log.Debug("collector finished", "collector", c.Name(), "took", time.Since(start), "error", d.err)
+	r.env.Log.Debug("collector finished", "collector", c.Name(), "took", took, "error", d.err)
 }

@@ -90,6 +90,9 @@ var settings = map[string]setting{
 	"obfuscate_hosts":        {kind: kString},
 	"obfuscate_hosts_prefix": {kind: kString, def: "atlas"},
 	"getent":                 {kind: kString, def: "getent"},
+
+	"textfile_dir": {kind: kString},
+	"self_report":  {kind: kBool},
 }
 
 // secretKeys may never be in a config file: afmc reads them from the

@@ -8,6 +8,7 @@ import (
 
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/format"
+	"github.com/atlas-af/afmc/format/prom"
 	"github.com/atlas-af/afmc/send"
 	"github.com/atlas-af/afmc/spool"
 	"github.com/atlas-af/afmc/users"
@@ -43,6 +44,8 @@ type pipeline struct {
 	held     []send.Item // no spool, no inbox: sent without a copy
 	usersErr error       // the users step dropped documents: the state must not be saved
 	buf      []byte      // the document being passed, encoded
+
+	figures *prom.Figures // nil: no textfile
 }
 
 // emit is the collectors' sink. It never fails: a document that cannot be
@@ -87,6 +90,10 @@ func (p *pipeline) pass(d document.Document) {
 		return
 	}
 	p.rep.Collected++
+	p.rep.Kinds[d.Kind()]++
+	if p.figures != nil {
+		p.figures.Observe(d)
+	}
 	if p.print != nil && p.printErr == nil {
 		if p.printErr = p.print.Print(d, b); p.printErr != nil {
 			p.log.Error("writing documents to stdout", "error", p.printErr)

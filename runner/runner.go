@@ -13,6 +13,7 @@ import (
 
 	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/format"
+	"github.com/atlas-af/afmc/format/prom"
 	"github.com/atlas-af/afmc/send"
 	"github.com/atlas-af/afmc/spool"
 	"github.com/atlas-af/afmc/state"
@@ -44,6 +45,12 @@ type Config struct {
 	// DryRun collects and prints against the saved state, and saves,
 	// spools and sends nothing.
 	DryRun bool
+	// TextfileDir, when set, is where the run writes the Prometheus
+	// textfile (not on a dry run).
+	TextfileDir string
+	// SelfReport adds the run's document about itself, of kind afmc.
+	SelfReport bool
+	Version    string // afmc's, for the textfile and the self-report
 }
 
 // PostConfig is how documents are delivered.
@@ -63,6 +70,11 @@ type Report struct {
 	Dropped         int // dropped from the spool for its limits
 	Lost            int // neither delivered nor spooled (the spool was unusable)
 	PrintErr        error
+
+	Collectors  []CollectorResult // one per collector, run or skipped, in registry order
+	Kinds       map[string]int    // documents collected (past the users step), by kind
+	Backlog     int               // documents waiting in the spool after the run; -1: unknown (no spool)
+	TextfileErr error             // the Prometheus textfile could not be written
 }
 
 // Undelivered tells whether anything collected or spooled did not reach
@@ -76,15 +88,22 @@ func (r Report) Undelivered() bool {
 // Documents flow from the collectors to stdout and the spool as they are
 // made, and are sent from the spool: memory does not grow with their
 // number.
-func Run(ctx context.Context, cfg Config) Report {
+func Run(ctx context.Context, cfg Config) (rep Report) {
+	started := time.Now()
 	log := cfg.Env.Log
-	var rep Report
+	rep.Backlog, rep.Kinds = -1, map[string]int{}
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
 		defer cancel()
 	}
 	p := &pipeline{ctx: ctx, log: log, rep: &rep, users: cfg.Users, post: cfg.Post != nil && !cfg.DryRun}
+	if cfg.TextfileDir != "" && !cfg.DryRun {
+		p.figures = &prom.Figures{}
+		// Deferred first, so it runs last: the textfile says what the
+		// run did, delivery included, whichever way it ends.
+		defer func() { rep.TextfileErr = writeTextfile(cfg, &rep, p.figures, started) }()
+	}
 	switch cfg.Format {
 	case FormatJSON:
 		p.print = format.NDJSON(cfg.Stdout)
@@ -145,6 +164,11 @@ func Run(ctx context.Context, cfg Config) Report {
 			log.Error("collector failed", "error", o.Err)
 		}
 	}
+	rep.Collectors = collectorResults(outcomes)
+	if cfg.SelfReport {
+		p.flush() // every document is counted before the one that counts them
+		_ = p.emit(selfReport(cfg, &rep, rep.Kinds, opened, p.usersErr, time.Since(started)))
+	}
 	p.finish()
 	if cfg.DryRun {
 		return rep
@@ -187,6 +211,9 @@ func Run(ctx context.Context, cfg Config) Report {
 	}
 
 	if !p.post {
+		if opened != nil {
+			rep.Backlog = opened.Len()
+		}
 		if errors.Is(rep.StateErr, state.ErrLockTimeout) {
 			log.Warn("another run holds the state lock: network and disk I/O figures are left out this run", "error", rep.StateErr)
 		}
@@ -257,7 +284,9 @@ func deliverSpooled(ctx context.Context, cfg Config, sp *spool.Spool, committed 
 	if err := sp.Err(); err != nil {
 		log.Error("reading the spool back", "error", err)
 	}
-	rep.Spooled += sp.Waiting(committed) // a void delta of this run is not waiting for anything
+	waiting := sp.Waiting(committed) // a void delta of this run is not waiting for anything
+	rep.Spooled += waiting
+	rep.Backlog = waiting
 	if rep.Spooled > 0 {
 		// The one line cron mails when the endpoint is down: say why.
 		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", stats.LastFailure)

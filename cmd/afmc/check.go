@@ -132,6 +132,12 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		store.Close()
 	}
 
+	// The Prometheus textfile dir: a file can be made there, as a run
+	// makes its temp file.
+	if d := c.Monitoring.TextfileDir; d != "" {
+		add("textfile dir", probeTextfileDir(d), d+": writable")
+	}
+
 	// The endpoint, without a request.
 	u, err := send.ParseEndpoint(c.URL)
 	if err != nil {

@@ -143,7 +143,7 @@ The state dir, as root: state.json, the lock, the spool of undelivered documents
 Every requested collector produced its documents, and all were delivered.
 .TP
 1
-A collector failed, or the state could not be read or saved.
+A collector failed, the state could not be read or saved, or the Prometheus textfile could not be written.
 .TP
 2
 Usage error: nothing was done.

@@ -30,7 +30,7 @@ import (
 // Exit statuses, documented in the README.
 const (
 	exitOK          = 0
-	exitFailed      = 1 // a collector failed, or the state could not be read or saved
+	exitFailed      = 1 // a collector failed, the state could not be read or saved, or the textfile not written
 	exitUsage       = 2 // bad command line or configuration: nothing was done
 	exitUndelivered = 3 // some documents were not delivered (kept in the spool, or refused)
 	exitLocked      = 4 // another run held the state lock for longer than --lock-timeout
@@ -189,6 +189,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			{Key: "jupyter", Title: "JupyterHub users (jupyter):"},
 			{Key: "condor", Title: "HTCondor (condor):"},
 			{Key: "users", Title: "User names, in every document that has them:"},
+			{Key: "monitoring", Title: "Monitoring afmc (Prometheus textfile, self-report):"},
 		}),
 		// Later resolvers win: a flag beats the environment, which beats
 		// the config file.
@@ -292,6 +293,9 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 		CollectorTimeout: set.CollectorTimeout,
 		Timeout:          set.Timeout,
 		Stdout:           stdout,
+		TextfileDir:      set.Monitoring.TextfileDir,
+		SelfReport:       set.Monitoring.SelfReport,
+		Version:          buildVersion(),
 	}
 	if cfg.StateDir == "" {
 		cfg.StateDir = state.DefaultDir(getenv, os.Geteuid())
@@ -330,7 +334,7 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 // that needs an administrator comes before one that heals by itself.
 func exitStatus(rep runner.Report) int {
 	switch {
-	case len(rep.FailedCollector) > 0, rep.PrintErr != nil:
+	case len(rep.FailedCollector) > 0, rep.PrintErr != nil, rep.TextfileErr != nil:
 		return exitFailed
 	case errors.Is(rep.StateErr, state.ErrLockTimeout):
 		return exitLocked

@@ -41,6 +41,8 @@ type Settings struct {
 	RequestTimeout time.Duration `default:"10s"`
 	SpoolMaxBytes  byteSize      `default:"64MiB"`
 	SpoolMaxAge    time.Duration `default:"168h"`
+
+	Monitoring Monitoring `embed:"" group:"monitoring"`
 }
 
 // FlagHelp is the help of Settings's flags and arguments, by field: see
