@@ -1,16 +1,13 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 
 	"github.com/atlas-af/afmc/document"
-	"github.com/atlas-af/afmc/format"
 	"github.com/atlas-af/afmc/format/prom"
 	"github.com/atlas-af/afmc/send"
-	"github.com/atlas-af/afmc/spool"
 	"github.com/atlas-af/afmc/users"
 )
 
@@ -21,9 +18,7 @@ import (
 const usersBatch = 16384
 
 // pipeline takes each document from the collectors through the users
-// step to stdout and to where it will be sent from: the spool, the inbox
-// of a run locked out, or, with neither, memory (sent without a copy).
-// Nothing holds the whole run's documents but that last resort.
+// step to the run's destinations.
 type pipeline struct {
 	ctx   context.Context
 	log   *slog.Logger
@@ -31,19 +26,10 @@ type pipeline struct {
 	users *users.Step
 	batch []document.Document
 
-	print    format.Printer // nil: nothing printed
-	printErr error
-
-	post     bool
-	spool    *spool.Spool
-	gen      uint64 // the generation this run's save writes
-	spooled  int    // added to the spool since it was opened
-	broken   error  // the spool failed mid-run: the state must not be saved
-	inbox    *spool.Inbox
-	inboxErr error
-	held     []send.Item // no spool, no inbox: sent without a copy
-	usersErr error       // the users step dropped documents: the state must not be saved
-	buf      []byte      // the document being passed, encoded
+	dests    []destination // where each document goes: stdout first, then where it is sent from
+	all      []destination // every destination used, in order: for commit and delivery
+	usersErr error         // the users step dropped documents: the state must not be saved
+	buf      []byte        // the document being passed, encoded
 
 	figures *prom.Figures // nil: no textfile
 }
@@ -81,6 +67,8 @@ func (p *pipeline) flush() {
 	p.batch = p.batch[:0]
 }
 
+// pass encodes d once and hands it to every destination. One that gives
+// up is replaced by memory: its documents are then sent without a copy.
 func (p *pipeline) pass(d document.Document) {
 	b, err := d.AppendJSON(p.buf[:0])
 	p.buf = b
@@ -94,71 +82,13 @@ func (p *pipeline) pass(d document.Document) {
 	if p.figures != nil {
 		p.figures.Observe(d)
 	}
-	if p.print != nil && p.printErr == nil {
-		if p.printErr = p.print.Print(d, b); p.printErr != nil {
-			p.log.Error("writing documents to stdout", "error", p.printErr)
-		}
-	}
-	if !p.post {
-		return
-	}
 	it := send.Item{Doc: b, CollectedAt: d.Time, Delta: d.Delta}
-	switch {
-	case p.spool != nil:
-		if _, err := p.spool.Add(it, p.gen); err != nil {
-			p.spoolFailed(err)
-			p.hold(it)
-			return
-		}
-		p.spooled++
-	case p.inbox != nil && it.Delta:
-		// A run locked out has no state: its deltas were computed against
-		// nothing (a first run's lookback) and would repeat what the run
-		// holding the lock reports.
-		return
-	case p.inbox != nil:
-		if err := p.inbox.Add(it); err != nil {
-			p.inboxErr = err
-			p.log.Error("cannot leave documents in the spool inbox; sending the rest without a copy", "error", err)
-			p.inbox.Abort()
-			p.inbox = nil
-			p.rep.Lost += p.rep.Spooled
-			p.rep.Spooled = 0
-			p.hold(it)
-			return
-		}
-		p.rep.Spooled++
-	default:
-		p.hold(it)
-	}
-}
-
-// hold keeps a document to send without a copy.
-func (p *pipeline) hold(it send.Item) {
-	it.Doc = bytes.Clone(it.Doc) // p.buf is reused for the next one
-	p.held = append(p.held, it)
-}
-
-// spoolFailed gives up the spool: what this run added since its last
-// commit is cut from it, so those documents are lost; the state is not
-// saved, so that no interval or checkpoint moves past documents that will
-// never be sent.
-func (p *pipeline) spoolFailed(err error) {
-	p.broken = err
-	p.rep.Lost += p.spooled
-	p.log.Error("spool unusable: the state is not saved, so the next run collects this interval again; the rest of this run's documents are sent without a copy",
-		"error", err, "lost", p.spooled)
-	p.spool, p.spooled = nil, 0
-}
-
-// finish flushes the users step and stdout.
-func (p *pipeline) finish() {
-	p.flush()
-	if p.print != nil {
-		if err := p.print.Close(); err != nil && p.printErr == nil {
-			p.printErr = err
-			p.log.Error("writing documents to stdout", "error", err)
+	for i, dst := range p.dests {
+		if err := dst.add(d, it); err != nil {
+			mem := &inMemory{}
+			p.dests[i] = mem
+			p.all = append(p.all, mem)
+			_ = mem.add(d, it)
 		}
 	}
-	p.rep.PrintErr = p.printErr
 }

@@ -5,10 +5,10 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/atlas-af/afmc/collect"
@@ -89,221 +89,174 @@ func (r Report) Undelivered() bool {
 // made, and are sent from the spool: memory does not grow with their
 // number.
 func Run(ctx context.Context, cfg Config) (rep Report) {
-	started := time.Now()
-	log := cfg.Env.Log
+	r := &run{cfg: cfg, log: cfg.Env.Log, rep: &rep, started: time.Now()}
 	rep.Backlog, rep.Kinds = -1, map[string]int{}
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
 		defer cancel()
 	}
-	p := &pipeline{ctx: ctx, log: log, rep: &rep, users: cfg.Users, post: cfg.Post != nil && !cfg.DryRun}
 	if cfg.TextfileDir != "" && !cfg.DryRun {
-		p.figures = &prom.Figures{}
+		r.figures = &prom.Figures{}
 		// Deferred first, so it runs last: the textfile says what the
 		// run did, delivery included, whichever way it ends.
-		defer func() { rep.TextfileErr = writeTextfile(cfg, &rep, p.figures, started) }()
+		defer func() { rep.TextfileErr = writeTextfile(cfg, &rep, r.figures, r.started) }()
 	}
+
+	r.txn = begin(ctx, cfg, &rep)
+	defer r.txn.close()
+	r.open(ctx)
+	defer r.closeSpool()
+	outcomes := r.collect(ctx)
+	if cfg.DryRun {
+		return rep
+	}
+	r.commit()
+	r.txn.save(cfg, outcomes, &rep)
+	r.deliver(ctx)
+	return rep
+}
+
+// run is one run's parts: its transaction, the spool it opened, and the
+// pipeline of documents to the destinations.
+type run struct {
+	cfg     Config
+	log     *slog.Logger
+	rep     *Report
+	started time.Time
+	figures *prom.Figures // nil: no textfile
+	txn     *txn
+	sp      *spool.Spool // the spool opened: nil without a state, or if it cannot be opened
+	p       *pipeline
+}
+
+// post tells whether documents are sent this run.
+func (r *run) post() bool { return r.cfg.Post != nil && !r.cfg.DryRun }
+
+// open opens the spool and chooses the destinations. Every run but a dry
+// one opens the spool, --post or not: opening clears what a killed run
+// left uncommitted, which this run's save would otherwise make look
+// committed. If it cannot, the state is not saved.
+func (r *run) open(ctx context.Context) {
+	cfg, t := r.cfg, r.txn
+	r.p = &pipeline{ctx: ctx, log: r.log, rep: r.rep, users: cfg.Users, figures: r.figures}
 	switch cfg.Format {
 	case FormatJSON:
-		p.print = format.NDJSON(cfg.Stdout)
+		r.p.dests = append(r.p.dests, &stdout{r: r, print: format.NDJSON(cfg.Stdout)})
 	case FormatTable:
 		names := make([]string, len(cfg.Collectors))
 		for i, c := range cfg.Collectors {
 			names[i] = c.Name()
 		}
-		p.print = format.Table(cfg.Stdout, names)
+		r.p.dests = append(r.p.dests, &stdout{r: r, print: format.Table(cfg.Stdout, names)})
 	}
-
-	store, sections := openState(ctx, cfg, &rep)
-	if store != nil {
-		defer func() {
-			if err := store.Close(); err != nil {
-				log.Warn("state", "error", err)
-			}
-		}()
-	}
-	// Every run but a dry one opens the spool, --post or not: opening
-	// clears what a killed run left uncommitted, which this run's save
-	// would otherwise make look committed. If it cannot, the state is not
-	// saved.
-	canSave := store != nil
-	if store != nil {
+	if t.store != nil {
 		limits := spool.SpoolLimits{}
 		if cfg.Post != nil {
 			limits = cfg.Post.Spool
 		}
-		sp, err := spool.OpenSpool(store.Handle(), store.Generation(), limits, cfg.Env.Now(), log)
+		sp, err := spool.OpenSpool(t.store.Handle(), t.store.Generation(), limits, cfg.Env.Now(), r.log)
 		if err != nil {
-			rep.StateErr, canSave = err, false
-			log.Error("state not saved: the spool cannot be opened; the next run collects this interval again", "error", err)
+			r.rep.StateErr = err
+			t.block(err)
+			r.log.Error("state not saved: the spool cannot be opened; the next run collects this interval again", "error", err)
 		} else {
 			// A file set aside needs a person (someone planted or holds
 			// it), but the run goes on with a spool of its own.
-			rep.StateErr = sp.SetAside
-			p.spool, p.gen = sp, store.NextGeneration()
-			defer func() {
-				if err := sp.Close(); err != nil {
-					log.Error("spool", "error", err)
-				}
-			}()
+			r.rep.StateErr = sp.SetAside
+			r.sp = sp
 		}
-	} else if p.post && errors.Is(rep.StateErr, state.ErrLockTimeout) {
+	}
+	if r.post() {
+		r.p.dests = append(r.p.dests, r.sendFrom())
+	}
+	r.p.all = append(r.p.all, r.p.dests...)
+}
+
+// sendFrom is where documents are sent from: the spool, the inbox of a
+// run locked out, or memory.
+func (r *run) sendFrom() destination {
+	switch {
+	case r.sp != nil:
+		return &toSpool{sp: r.sp, gen: r.txn.gen(), r: r}
+	case r.txn.store == nil && errors.Is(r.rep.StateErr, state.ErrLockTimeout):
 		// The run holding the lock may be sending for a while: leave this
 		// run's documents in an inbox for it, or the next run.
-		if p.inbox, p.inboxErr = spool.NewInbox(cfg.StateDir, cfg.Env.Now()); p.inboxErr != nil {
-			log.Error("cannot leave documents in the spool inbox; sending them without a copy", "error", p.inboxErr)
+		in, err := spool.NewInbox(r.cfg.StateDir, r.cfg.Env.Now())
+		if err == nil {
+			return &toInbox{in: in, r: r}
 		}
+		r.log.Error("cannot leave documents in the spool inbox; sending them without a copy", "error", err)
 	}
-	opened := p.spool // p.spool becomes nil if it fails mid-run
+	return &inMemory{}
+}
 
-	outcomes := collect.Run(ctx, cfg.Env, cfg.Collectors, sections, cfg.CollectorTimeout, cfg.SkipUnavailable, p.emit)
+// collect runs the collectors into the pipeline.
+func (r *run) collect(ctx context.Context) []collect.Outcome {
+	cfg := r.cfg
+	outcomes := collect.Run(ctx, cfg.Env, cfg.Collectors, r.txn.sections, cfg.CollectorTimeout, cfg.SkipUnavailable, r.p.emit)
 	for _, o := range outcomes {
 		if o.Err != nil {
-			rep.FailedCollector = append(rep.FailedCollector, o.Err)
-			log.Error("collector failed", "error", o.Err)
+			r.rep.FailedCollector = append(r.rep.FailedCollector, o.Err)
+			r.log.Error("collector failed", "error", o.Err)
 		}
 	}
-	rep.Collectors = collectorResults(outcomes)
+	r.rep.Collectors = collectorResults(outcomes)
 	if cfg.SelfReport {
-		p.flush() // every document is counted before the one that counts them
-		_ = p.emit(selfReport(cfg, &rep, rep.Kinds, opened, p.usersErr, time.Since(started)))
+		r.p.flush() // every document is counted before the one that counts them
+		_ = r.p.emit(selfReport(cfg, r.rep, r.rep.Kinds, r.sp, r.p.usersErr, time.Since(r.started)))
 	}
-	p.finish()
-	if cfg.DryRun {
-		return rep
-	}
-	if p.spool != nil && p.post {
-		// Write-ahead: the documents are on disk before the state that
-		// produced them is saved and before their first send.
-		if err := p.spool.Commit(); err != nil {
-			p.spoolFailed(err)
-		}
-	}
-	if p.broken != nil {
-		canSave = false
-		if rep.StateErr == nil {
-			rep.StateErr = fmt.Errorf("spool: %w", p.broken)
-		}
-	}
-	if p.usersErr != nil {
+	r.p.flush()
+	if r.p.usersErr != nil {
 		// Events it dropped (finished jobs, login history) must be
 		// collected again by the next run: the state does not move past
 		// them. Its snapshots are still sent.
-		canSave = false
+		r.txn.block(r.p.usersErr)
 	}
-
-	saved := false
-	committed := uint64(0)
-	if store != nil {
-		committed = store.Generation()
-	}
-	if canSave {
-		for _, o := range outcomes {
-			store.SetSection(o.Name, o.State)
-		}
-		if err := store.Save(cfg.Env.Now()); err != nil {
-			rep.StateErr = err
-			log.Error("state not saved: this run's NETWORK, disk I/O, login history and finished jobs are not sent, the next run collects them again", "error", err)
-		} else {
-			saved, committed = true, store.Generation()
-		}
-	}
-
-	if !p.post {
-		if opened != nil {
-			rep.Backlog = opened.Len()
-		}
-		if errors.Is(rep.StateErr, state.ErrLockTimeout) {
-			log.Warn("another run holds the state lock: network and disk I/O figures are left out this run", "error", rep.StateErr)
-		}
-		return rep
-	}
-	if p.inbox != nil {
-		if _, err := p.inbox.Commit(); err != nil {
-			log.Error("cannot leave documents in the spool inbox: lost", "error", err, "documents", rep.Spooled)
-			rep.Lost += rep.Spooled
-			rep.Spooled = 0
-		} else {
-			// One line: this heals by itself.
-			log.Warn("another run holds the state lock: documents left in the spool inbox for it, or the next run",
-				"documents", rep.Spooled, "dir", cfg.StateDir)
-		}
-	}
-	if opened != nil {
-		// Even when it failed mid-run, what it held before this run is
-		// still there, and goes out first.
-		deliverSpooled(ctx, cfg, opened, committed, &rep)
-	}
-	if len(p.held) > 0 {
-		// Without a spool, deltas are valid only if the state they were
-		// computed against was saved.
-		valid := p.held[:0]
-		for _, it := range p.held {
-			if saved || !it.Delta {
-				valid = append(valid, it)
+	if cfg.DryRun {
+		// Printed, and nothing else: commit flushes stdout alone.
+		for _, d := range r.p.all {
+			if s, ok := d.(*stdout); ok {
+				s.commit(r)
 			}
 		}
-		deliverUnspooled(ctx, cfg, valid, &rep)
 	}
-	return rep
+	return outcomes
 }
 
-// openState takes the lock and reads the state, or, for a dry run, only
-// reads it. A state that cannot be had is the run's state error: the
-// documents that need none still go out.
-func openState(ctx context.Context, cfg Config, rep *Report) (*state.Store, map[string]json.RawMessage) {
-	log := cfg.Env.Log
-	if cfg.DryRun {
-		// Read under a shared lock; nothing in the state dir changes.
-		sections, _, err := state.Peek(ctx, cfg.StateDir, cfg.LockTimeout, log)
-		if err != nil {
-			rep.StateErr = err
-			log.Error("dry run without state: interval figures are left out", "error", err)
+// commit makes every destination durable before the state is saved:
+// stdout flushed, the spool fsynced (write-ahead), the inbox in place.
+func (r *run) commit() {
+	for _, d := range r.p.all {
+		d.commit(r)
+	}
+}
+
+// deliver sends what the destinations hold, once the state's fate is
+// known.
+func (r *run) deliver(ctx context.Context) {
+	if !r.post() {
+		if r.sp != nil {
+			r.rep.Backlog = r.sp.Len()
 		}
-		return nil, sections
-	}
-	store, err := state.Open(ctx, cfg.StateDir, cfg.LockTimeout, log)
-	if err != nil {
-		rep.StateErr = err
-		if !errors.Is(err, state.ErrLockTimeout) { // said once, at the end
-			log.Error("running without state: network and disk I/O figures are left out this run", "error", err)
+		if errors.Is(r.rep.StateErr, state.ErrLockTimeout) {
+			r.log.Warn("another run holds the state lock: network and disk I/O figures are left out this run", "error", r.rep.StateErr)
 		}
-		return nil, nil
+		return
 	}
-	return store, store.Sections()
-}
-
-// deliverSpooled sends what the spool holds, oldest first, read back from
-// the file; Close (deferred by Run) rewrites it without what was settled.
-func deliverSpooled(ctx context.Context, cfg Config, sp *spool.Spool, committed uint64, rep *Report) {
-	log := cfg.Env.Log
-	rep.Dropped = sp.Dropped // at open, and for the bound once this run's documents were added
-	stats := cfg.Post.Sender.SendSeq(ctx, sp.Items(committed), sp.Ack)
-	rep.Delivered, rep.Rejected = rep.Delivered+stats.Delivered, rep.Rejected+stats.Rejected
-	if err := sp.Err(); err != nil {
-		log.Error("reading the spool back", "error", err)
-	}
-	waiting := sp.Waiting(committed) // a void delta of this run is not waiting for anything
-	rep.Spooled += waiting
-	rep.Backlog = waiting
-	if rep.Spooled > 0 {
-		// The one line cron mails when the endpoint is down: say why.
-		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", stats.LastFailure)
+	for _, d := range r.p.all {
+		d.deliver(ctx, r)
 	}
 }
 
-// deliverUnspooled sends without a spool: what is not delivered is lost,
-// and counted so.
-func deliverUnspooled(ctx context.Context, cfg Config, items []send.Item, rep *Report) {
-	for i := range items {
-		items[i].ID = uint64(i + 1)
+// closeSpool rewrites the spool without what was settled.
+func (r *run) closeSpool() {
+	if r.sp == nil {
+		return
 	}
-	stats := cfg.Post.Sender.Send(ctx, items, nil)
-	rep.Delivered += stats.Delivered
-	rep.Rejected += stats.Rejected
-	rep.Lost += stats.Pending
-	if stats.Pending > 0 {
-		cfg.Env.Log.Error("documents not delivered and not spooled: lost", "documents", stats.Pending)
+	if err := r.sp.Close(); err != nil {
+		r.log.Error("spool", "error", err)
 	}
 }
+
+func spoolErr(err error) error { return fmt.Errorf("spool: %w", err) }

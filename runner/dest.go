@@ -1,0 +1,195 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/atlas-af/afmc/document"
+	"github.com/atlas-af/afmc/format"
+	"github.com/atlas-af/afmc/send"
+	"github.com/atlas-af/afmc/spool"
+)
+
+// destination is where the run's documents go once past the users step:
+// stdout, the spool, the inbox of a run locked out, or, with neither,
+// memory (sent without a copy). Nothing holds the whole run's documents
+// but the table and that last resort.
+type destination interface {
+	// add takes one document and its encoding it.Doc (reused after the
+	// call). An error means the destination gave up: the run goes on
+	// without it.
+	add(d document.Document, it send.Item) error
+	// commit makes what was added durable, before the state is saved
+	// (write-ahead) and before any of it is sent.
+	commit(r *run)
+	// deliver sends what it holds, once the state's fate is known.
+	deliver(ctx context.Context, r *run)
+}
+
+// stdout prints: NDJSON as documents come, or the table at commit. A
+// document that cannot be printed may still be sent: printing errors are
+// said once and reported, never returned.
+type stdout struct {
+	r     *run
+	print format.Printer
+	err   error
+}
+
+func (s *stdout) add(d document.Document, it send.Item) error {
+	if s.err == nil {
+		if s.err = s.print.Print(d, it.Doc); s.err != nil {
+			s.r.log.Error("writing documents to stdout", "error", s.err)
+		}
+	}
+	return nil
+}
+
+func (s *stdout) commit(r *run) {
+	if err := s.print.Close(); err != nil && s.err == nil {
+		s.err = err
+		r.log.Error("writing documents to stdout", "error", err)
+	}
+	r.rep.PrintErr = s.err
+}
+
+func (*stdout) deliver(context.Context, *run) {}
+
+// toSpool writes each document to the spool, under the generation this
+// run's save writes, and sends from the spool once the state is saved:
+// what the spool held before this run goes out first.
+type toSpool struct {
+	sp     *spool.Spool
+	gen    uint64
+	added  int   // added since the spool was opened
+	failed error // the spool gave up mid-run
+	r      *run
+}
+
+func (s *toSpool) add(_ document.Document, it send.Item) error {
+	if _, err := s.sp.Add(it, s.gen); err != nil {
+		s.fail(err)
+		return err
+	}
+	s.added++
+	return nil
+}
+
+// fail gives up the spool: what this run added since its last commit is
+// cut from it, so those documents are lost; the state is not saved, so
+// that no interval or checkpoint moves past documents that will never be
+// sent.
+func (s *toSpool) fail(err error) {
+	s.failed = err
+	s.r.rep.Lost += s.added
+	s.r.txn.block(err)
+	s.r.log.Error("spool unusable: the state is not saved, so the next run collects this interval again; the rest of this run's documents are sent without a copy",
+		"error", err, "lost", s.added)
+	s.added = 0
+}
+
+func (s *toSpool) commit(r *run) {
+	if s.failed == nil {
+		if err := s.sp.Commit(); err != nil {
+			s.fail(err)
+		}
+	}
+	if s.failed != nil && r.rep.StateErr == nil {
+		r.rep.StateErr = spoolErr(s.failed)
+	}
+}
+
+// deliver sends what the spool holds, oldest first, read back from the
+// file: even when it failed mid-run, what it held before this run is
+// still there. Close (at the run's end) rewrites it without what was
+// settled.
+func (s *toSpool) deliver(ctx context.Context, r *run) {
+	committed := r.txn.committed()
+	r.rep.Dropped = s.sp.Dropped // at open, and for the bound once this run's documents were added
+	stats := r.cfg.Post.Sender.SendSeq(ctx, s.sp.Items(committed), s.sp.Ack)
+	r.rep.Delivered, r.rep.Rejected = r.rep.Delivered+stats.Delivered, r.rep.Rejected+stats.Rejected
+	if err := s.sp.Err(); err != nil {
+		r.log.Error("reading the spool back", "error", err)
+	}
+	waiting := s.sp.Waiting(committed) // a void delta of this run is not waiting for anything
+	r.rep.Spooled += waiting
+	r.rep.Backlog = waiting
+	if r.rep.Spooled > 0 {
+		// The one line cron mails when the endpoint is down: say why.
+		r.log.Warn("documents kept in the spool for the next run", "documents", r.rep.Spooled, "dir", r.cfg.StateDir, "last_failure", stats.LastFailure)
+	}
+}
+
+// toInbox leaves the documents of a run locked out in an inbox file for
+// the run holding the lock, or the next one. It takes no deltas: the run
+// has no state to save.
+type toInbox struct {
+	in *spool.Inbox
+	r  *run
+}
+
+func (b *toInbox) add(_ document.Document, it send.Item) error {
+	if !b.r.txn.canCount(it.Delta) {
+		return nil
+	}
+	if err := b.in.Add(it); err != nil {
+		b.r.log.Error("cannot leave documents in the spool inbox; sending the rest without a copy", "error", err)
+		b.in.Abort()
+		b.in = nil
+		b.r.rep.Lost += b.r.rep.Spooled
+		b.r.rep.Spooled = 0
+		return err
+	}
+	b.r.rep.Spooled++
+	return nil
+}
+
+func (b *toInbox) commit(r *run) {
+	if b.in == nil {
+		return
+	}
+	if _, err := b.in.Commit(); err != nil {
+		r.log.Error("cannot leave documents in the spool inbox: lost", "error", err, "documents", r.rep.Spooled)
+		r.rep.Lost += r.rep.Spooled
+		r.rep.Spooled = 0
+		return
+	}
+	// One line: this heals by itself.
+	r.log.Warn("another run holds the state lock: documents left in the spool inbox for it, or the next run",
+		"documents", r.rep.Spooled, "dir", r.cfg.StateDir)
+}
+
+func (*toInbox) deliver(context.Context, *run) {}
+
+// inMemory holds documents to send without a copy: what is not delivered
+// is lost, and counted so. Deltas go only once their state is saved.
+type inMemory struct {
+	held []send.Item
+}
+
+func (m *inMemory) add(_ document.Document, it send.Item) error {
+	it.Doc = bytes.Clone(it.Doc)
+	m.held = append(m.held, it)
+	return nil
+}
+
+func (*inMemory) commit(*run) {}
+
+func (m *inMemory) deliver(ctx context.Context, r *run) {
+	var items []send.Item
+	for _, it := range m.held {
+		if r.txn.counts(it.Delta) {
+			it.ID = uint64(len(items) + 1)
+			items = append(items, it)
+		}
+	}
+	if len(items) == 0 {
+		return
+	}
+	stats := r.cfg.Post.Sender.Send(ctx, items, nil)
+	r.rep.Delivered += stats.Delivered
+	r.rep.Rejected += stats.Rejected
+	r.rep.Lost += stats.Pending
+	if stats.Pending > 0 {
+		r.log.Error("documents not delivered and not spooled: lost", "documents", stats.Pending)
+	}
+}
