@@ -107,7 +107,7 @@ func New(kind, cluster string, at time.Time) Document {
 // NewHost starts a host document, which also names its login node.
 func NewHost(kind, cluster, loginNode string, at time.Time) Document {
 	d := New(kind, cluster, at)
-	d.Fields = append(d.Fields, Field{"login_node", loginNode})
+	d.Fields = append(d.Fields, Field{"login_node", LoginNode(loginNode)})
 	return d
 }
 

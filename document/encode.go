@@ -32,7 +32,7 @@ func (o Object) AppendJSON(dst []byte) ([]byte, error) {
 }
 
 func appendValue(dst []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
+	switch x := Plain(v).(type) {
 	case string:
 		return appendString(dst, x), nil
 	case int:

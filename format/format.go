@@ -143,7 +143,7 @@ var byteKeys = map[string]bool{
 }
 
 func human(key string, v any) string {
-	switch x := v.(type) {
+	switch x := document.Plain(v).(type) {
 	case document.Object:
 		var parts []string
 		for _, f := range x {

@@ -28,7 +28,7 @@ func (p pool) Collect(_ context.Context, env *collect.Env, _ json.RawMessage, em
 	now := env.Now()
 	for i := range p.n {
 		d := document.New("condorjob", env.Cluster, now).
-			Add("users", fmt.Sprintf("user%04d", i%5000)).
+			Add("users", document.User(fmt.Sprintf("user%04d", i%5000))).
 			Add("state", "running").
 			Add("Id", fmt.Sprintf("%d.0", 4000000+i)).
 			Add("Runtime", i%86400)
@@ -51,7 +51,7 @@ func (s slowHub) Collect(ctx context.Context, env *collect.Env, _ json.RawMessag
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return nil, emit(document.New("jupyter-ml", env.Cluster, env.Now()).Add("jupyter_user_count", 0).Add("users", []string{}))
+	return nil, emit(document.New("jupyter-ml", env.Cluster, env.Now()).Add("jupyter_user_count", document.UserCount(0)).Add("users", document.UserList{}))
 }
 
 // BenchmarkJobsBehindASlowCollector is a run of 200,000 jobs printed as

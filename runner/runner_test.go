@@ -149,7 +149,7 @@ type userStub struct{ delta bool }
 func (userStub) Name() string                 { return "ssh" }
 func (userStub) Available(*collect.Env) error { return nil }
 func (u userStub) Collect(_ context.Context, env *collect.Env, _ json.RawMessage, emit collect.Emit) (json.RawMessage, error) {
-	d := document.New("ssh", env.Cluster, env.Now()).Add("ssh_user_count", 1).Add("users", []string{"alice"})
+	d := document.New("ssh", env.Cluster, env.Now()).Add("ssh_user_count", document.UserCount(1)).Add("users", document.UserList{"alice"})
 	d.Delta = u.delta
 	return json.RawMessage(`{"wtmp":{"offset":384}}`), emit(d)
 }

@@ -123,12 +123,13 @@ func ObfuscateHost(prefix, host, domain string) string {
 }
 
 // Apply passes a batch of documents through the step and returns those
-// that remain. A document whose `users` is a list keeps the users in the
-// group, hashed, each once and sorted, and its *_user_count fields follow;
-// one whose `users` is a single name (a job) is dropped when that user is
-// not in the group. Memberships of the whole batch are resolved at once;
-// when they cannot be, the documents naming users are dropped and the
-// error says why.
+// that remain. It finds what to rewrite by type, not by field name: in a
+// document.UserList it keeps the users in the group, hashed, each once and
+// sorted, and the document's document.UserCount fields follow; a document
+// whose document.User (a job's owner) is not in the group is dropped; a
+// document.LoginNode is replaced under --obfuscate-hosts. Memberships of
+// the whole batch are resolved at once; when they cannot be, the
+// documents naming users are dropped and the error says why.
 func (st *Step) Apply(ctx context.Context, docs []document.Document) ([]document.Document, error) {
 	if !st.Active() {
 		return docs, nil
@@ -139,46 +140,54 @@ func (st *Step) Apply(ctx context.Context, docs []document.Document) ([]document
 	}
 	out := docs[:0]
 	for _, d := range docs {
-		if _, ok := d.Fields.Get("users"); ok && resolveErr != nil {
+		if resolveErr != nil && d.NamesUsers() {
 			// Who is in the group is unknown: reporting everyone would
 			// break the filter, reporting no one would be a false zero.
 			continue
 		}
-		if st.host != "" {
-			if _, ok := d.Fields.Get("login_node"); ok {
-				d.Fields.Set("login_node", st.host)
-			}
-		}
-		v, ok := d.Fields.Get("users")
-		if !ok {
+		if st.rewrite(&d) {
 			out = append(out, d)
-			continue
 		}
-		switch u := v.(type) {
-		case []string:
-			kept := make([]string, 0, len(u))
-			for _, name := range u {
+	}
+	return out, resolveErr
+}
+
+// rewrite filters and hashes the users of d and obfuscates its login
+// node, and tells whether d stays.
+func (st *Step) rewrite(d *document.Document) bool {
+	counted, listed := false, 0
+	for i, f := range d.Fields {
+		switch v := f.Value.(type) {
+		case document.UserList:
+			kept := make([]string, 0, len(v))
+			for _, name := range v {
 				if st.keep(name) {
 					kept = append(kept, st.name(name))
 				}
 			}
 			slices.Sort(kept)
 			kept = slices.Compact(kept)
-			d.Fields.Set("users", kept)
-			for i, f := range d.Fields {
-				if strings.HasSuffix(f.Key, "_user_count") {
-					d.Fields[i].Value = len(kept)
-				}
+			d.Fields[i].Value = document.UserList(kept)
+			counted, listed = true, len(kept)
+		case document.User:
+			if !st.keep(string(v)) {
+				return false
 			}
-		case string:
-			if !st.keep(u) {
-				continue
+			d.Fields[i].Value = document.User(st.name(string(v)))
+		case document.LoginNode:
+			if st.host != "" {
+				d.Fields[i].Value = document.LoginNode(st.host)
 			}
-			d.Fields.Set("users", st.name(u))
 		}
-		out = append(out, d)
 	}
-	return out, resolveErr
+	if counted {
+		for i, f := range d.Fields {
+			if _, ok := f.Value.(document.UserCount); ok {
+				d.Fields[i].Value = document.UserCount(listed)
+			}
+		}
+	}
+	return true
 }
 
 func (st *Step) keep(name string) bool {
@@ -202,14 +211,15 @@ func namesIn(docs []document.Document) []string {
 		}
 	}
 	for _, d := range docs {
-		v, _ := d.Fields.Get("users")
-		switch u := v.(type) {
-		case []string:
-			for _, n := range u {
-				add(n)
+		for _, f := range d.Fields {
+			switch v := f.Value.(type) {
+			case document.UserList:
+				for _, n := range v {
+					add(n)
+				}
+			case document.User:
+				add(string(v))
 			}
-		case string:
-			add(u)
 		}
 	}
 	return names

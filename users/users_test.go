@@ -77,16 +77,18 @@ func (f *fakeNS) PrimaryGroups(_ context.Context, users []string) (map[string]st
 
 func ssh(users ...string) document.Document {
 	return document.NewHost("ssh", "C", "login02.af.uchicago.edu", time.Unix(0, 0)).
-		Add("ssh_user_count", len(users)).Add("users", users)
+		Add("ssh_user_count", document.UserCount(len(users))).Add("users", document.UserList(users))
 }
 
 func job(user string) document.Document {
-	return document.New("condorjob", "C", time.Unix(0, 0)).Add("users", user).Add("state", "running")
+	return document.New("condorjob", "C", time.Unix(0, 0)).Add("users", document.User(user)).Add("state", "running")
 }
 
+// field is the value of key, as plain values (the typed users as the
+// strings they hold).
 func field(d document.Document, key string) any {
 	v, _ := d.Fields.Get(key)
-	return v
+	return document.Plain(v)
 }
 
 func TestGroupFilter(t *testing.T) {

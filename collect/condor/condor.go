@@ -308,7 +308,7 @@ func (r *condorRun) jobs(exclude string) (*allocation, error) {
 		}
 		d := document.New("condorjob", r.env.Cluster, now)
 		d.Fields = append(d.Fields,
-			document.Field{Key: "users", Value: a.owner},
+			document.Field{Key: "users", Value: document.User(a.owner)},
 			document.Field{Key: "state", Value: jobState(a.status)},
 			document.Field{Key: "Id", Value: jobID(a)},
 			document.Field{Key: "Runtime", Value: jobRuntime(a, now.Unix())})

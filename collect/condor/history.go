@@ -111,7 +111,7 @@ func (r *condorRun) history(prevRaw []byte, exclude string) (json.RawMessage, er
 		}
 		d := document.New("condorjob", r.env.Cluster, nowT)
 		d.Fields = append(d.Fields,
-			document.Field{Key: "users", Value: a.owner},
+			document.Field{Key: "users", Value: document.User(a.owner)},
 			document.Field{Key: "state", Value: jobState(4)},
 			document.Field{Key: "Id", Value: jobID(a)},
 			document.Field{Key: "Runtime", Value: max(a.wallClock, 0)})

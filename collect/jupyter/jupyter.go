@@ -241,8 +241,8 @@ func (j Jupyter) Collect(ctx context.Context, env *collect.Env, _ json.RawMessag
 			continue
 		}
 		d := document.New(h.Kind, env.Cluster, env.Now()).
-			Add("jupyter_user_count", len(users[i])).
-			Add("users", users[i])
+			Add("jupyter_user_count", document.UserCount(len(users[i]))).
+			Add("users", document.UserList(users[i]))
 		if err := emit(d); err != nil {
 			return nil, err
 		}

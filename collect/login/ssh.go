@@ -186,8 +186,8 @@ func (s SSH) document(env *collect.Env, users map[string]bool) document.Document
 	}
 	slices.Sort(names)
 	return document.NewHost("ssh", env.Cluster, env.LoginNode, env.Now()).
-		Add("ssh_user_count", len(names)).
-		Add("users", names)
+		Add("ssh_user_count", document.UserCount(len(names))).
+		Add("users", document.UserList(names))
 }
 
 // take adds a USER_PROCESS record's user, unless the record is damaged or

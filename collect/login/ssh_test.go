@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/internal/fixture"
 )
 
@@ -67,7 +68,9 @@ func sshUsers(t *testing.T, res collect.Result) []string {
 	}
 	d := res.Docs[0]
 	users, _ := d.Fields.Get("users")
+	users = document.Plain(users)
 	count, _ := d.Fields.Get("ssh_user_count")
+	count = document.Plain(count)
 	u := users.([]string)
 	if count != len(u) {
 		t.Errorf("ssh_user_count %v, users %v", count, u)

@@ -98,7 +98,7 @@ func number(d document.Document, key string) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	switch n := v.(type) {
+	switch n := document.Plain(v).(type) {
 	case int:
 		return float64(n), true
 	case int64:
