@@ -43,6 +43,19 @@ type Collector interface {
 	Collect(ctx context.Context, env *Env, prev json.RawMessage, emit Emit) (json.RawMessage, error)
 }
 
+// Validator is a collector whose settings can be wrong: kong calls
+// Validate when it parses them, so a mistake is a usage error before
+// anything runs. Collect may take them as valid.
+type Validator interface {
+	Validate() error
+}
+
+// Budgeted is a collector with a deadline of its own (a flag), which must
+// be below the run's --collector-timeout.
+type Budgeted interface {
+	Budget() (flag string, d time.Duration)
+}
+
 // Emit hands one document on: to stdout, the spool, or a test's slice.
 type Emit func(document.Document) error
 

@@ -2,6 +2,7 @@ package examples
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,65 +36,33 @@ type setting struct {
 	def  string // as written in the example; "" when there is no default
 }
 
-// settings is every key of afmc's config. TestSettingsTableIsComplete
-// keeps it equal to the flags of `afmc collect --help`: a new flag fails
-// until it is here and in examples/afmc.yaml.
-var settings = map[string]setting{
-	"log_level": {kind: kString, enum: []string{"debug", "info", "warn", "error"}, def: "warn"},
-	"verbose":   {kind: kBool},
-	"all":       {kind: kBool},
-	"json":      {kind: kBool},
-	"post":      {kind: kBool},
-	"dry_run":   {kind: kBool},
-
-	"cluster":           {kind: kString},
-	"login_node":        {kind: kString},
-	"state_dir":         {kind: kString},
-	"lock_timeout":      {kind: kDuration, def: "30s"},
-	"collector_timeout": {kind: kDuration, def: "30s"},
-	"timeout":           {kind: kDuration, def: "2m"},
-
-	"url":             {kind: kString, def: "https://af.atlas-ml.org/"},
-	"token_file":      {kind: kString},
-	"ca_file":         {kind: kString},
-	"batch":           {kind: kInt, def: "1"},
-	"max_in_flight":   {kind: kInt, def: "4"},
-	"request_timeout": {kind: kDuration, def: "10s"},
-	"spool_max_bytes": {kind: kSize, def: "64MiB"},
-	"spool_max_age":   {kind: kDuration, def: "168h"},
-
-	"mount":     {kind: kList},
-	"interface": {kind: kList},
-
-	"ssh_source":        {kind: kString, enum: []string{"auto", "utmp", "logind"}, def: "auto"},
-	"ssh_remote_only":   {kind: kBool, def: "false"},
-	"ssh_history":       {kind: kBool},
-	"ssh_history_since": {kind: kDuration, def: "5m"},
-	"ssh_loginctl":      {kind: kString, def: "loginctl"},
-
-	"jupyter":             {kind: kList, def: "[jupyter-ml=af-jupyter/owner]"},
-	"kubeconfig":          {kind: kString},
-	"kubectl":             {kind: kString, def: "kubectl"},
-	"service_account_dir": {kind: kString, def: "/var/run/secrets/kubernetes.io/serviceaccount"},
-
-	"condor_bin_dir":       {kind: kString},
-	"condor_global":        {kind: kBool, def: "false"},
-	"condor_exclude_owner": {kind: kList},
-	"condor_queue":         {kind: kList, def: "[all]"},
-	"condor_history_since": {kind: kDuration, def: "10m"},
-	"condor_timeout":       {kind: kDuration, def: "25s"},
-
-	"group":                  {kind: kString},
-	"obfuscate_users":        {kind: kBool},
-	"salt_file":              {kind: kString},
-	"user_hash":              {kind: kString, enum: []string{"sha256-8", "hmac-sha256"}, def: "sha256-8"},
-	"obfuscate_hosts":        {kind: kString},
-	"obfuscate_hosts_prefix": {kind: kString, def: "atlas"},
-	"getent":                 {kind: kString, def: "getent"},
-
-	"textfile_dir": {kind: kString},
-	"self_report":  {kind: kBool},
-}
+// settings is every key of afmc's config, as kong's model has it: the
+// table testdata/settings.json is generated from the flags' struct tags
+// and checked against them by cmd/afmc's TestSettingsGolden.
+var settings = func() map[string]setting {
+	b, err := os.ReadFile(filepath.Join("testdata", "settings.json"))
+	if err != nil {
+		panic(err)
+	}
+	var raw map[string]struct {
+		Kind    string   `json:"kind"`
+		Enum    []string `json:"enum"`
+		Default string   `json:"default"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		panic(err)
+	}
+	kinds := map[string]valueKind{"string": kString, "bool": kBool, "int": kInt, "duration": kDuration, "size": kSize, "list": kList}
+	out := map[string]setting{}
+	for k, r := range raw {
+		kind, ok := kinds[r.Kind]
+		if !ok {
+			panic("testdata/settings.json: " + k + ": unknown kind " + r.Kind)
+		}
+		out[k] = setting{kind: kind, enum: r.Enum, def: r.Default}
+	}
+	return out
+}()
 
 // secretKeys may never be in a config file: afmc reads them from the
 // environment or from the files token_file and salt_file name.

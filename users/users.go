@@ -22,27 +22,13 @@ import (
 
 // Settings are the step's flags, embedded in the CLI.
 type Settings struct {
-	Group                string `placeholder:"NAME"`
-	ObfuscateUsers       bool
-	SaltFile             string `placeholder:"FILE" type:"path"`
-	UserHash             string `enum:"sha256-8,hmac-sha256" default:"sha256-8"`
-	ObfuscateHosts       string `placeholder:"DOMAIN"`
-	ObfuscateHostsPrefix string `default:"atlas" placeholder:"PREFIX"`
-	Getent               string `default:"getent" placeholder:"PATH"`
-}
-
-// FlagHelp is the help of Settings's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (Settings) FlagHelp() map[string]string {
-	return map[string]string{
-		"Group":                "Keep only users in this Unix group, as primary or supplementary group, as the name service (files, LDAP, SSSD) knows them.",
-		"ObfuscateUsers":       "Replace each user name by a hash (see --user-hash); the salt comes from --salt-file or AFMC_SALT.",
-		"SaltFile":             "File holding the salt for --obfuscate-users (or set AFMC_SALT).",
-		"UserHash":             "sha256-8: the first 8 hex digits of sha256(salt + name), the hashes the dashboards hold; hmac-sha256: 16 hex digits of HMAC-SHA256 keyed with the salt, stronger, but not comparable with earlier data.",
-		"ObfuscateHosts":       "Replace login_node by the prefix, the digits of the host name, a dot and DOMAIN.",
-		"ObfuscateHostsPrefix": "The prefix of obfuscated login node names.",
-		"Getent":               "The getent program that resolves --group through the name service.",
-	}
+	Group                string `placeholder:"NAME" help:"Keep only users in this Unix group, as primary or supplementary group, as the name service (files, LDAP, SSSD) knows them."`
+	ObfuscateUsers       bool   `help:"Replace each user name by a hash (see --user-hash); the salt comes from --salt-file or AFMC_SALT."`
+	SaltFile             string `placeholder:"FILE" type:"path" help:"File holding the salt for --obfuscate-users (or set AFMC_SALT)."`
+	UserHash             string `enum:"sha256-8,hmac-sha256" default:"sha256-8" help:"sha256-8: the first 8 hex digits of sha256(salt + name), the hashes the dashboards hold; hmac-sha256: 16 hex digits of HMAC-SHA256 keyed with the salt, stronger, but not comparable with earlier data."`
+	ObfuscateHosts       string `placeholder:"DOMAIN" help:"Replace login_node by the prefix, the digits of the host name, a dot and DOMAIN."`
+	ObfuscateHostsPrefix string `default:"atlas" placeholder:"PREFIX" help:"The prefix of obfuscated login node names."`
+	Getent               string `default:"getent" placeholder:"PATH" help:"The getent program that resolves --group through the name service."`
 }
 
 // Hash schemes.

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/collect/all"
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/internal/extcmd"
@@ -26,15 +27,7 @@ import (
 // backlog counted, and the endpoint reached (name, TCP, TLS) without a
 // request: Logstash makes an event of any request.
 type checkCmd struct {
-	Kinds []string `arg:"" optional:"" name:"kind"`
-}
-
-// FlagHelp is the help of checkCmd's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (checkCmd) FlagHelp() map[string]string {
-	return map[string]string{
-		"Kinds": "What to check (default: every collector): cpu, mem, disk, network, host, ssh, jupyter, condor.",
-	}
+	Kinds []string `arg:"" optional:"" name:"kind" help:"What to check (default: every collector): ${kinds}."`
 }
 
 // Check results.
@@ -58,6 +51,9 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	selected, err := all.Select(c.Collectors.List(), cmd.Kinds, len(cmd.Kinds) == 0)
 	if err != nil {
 		return usage("%v", err)
+	}
+	if msg := c.budgets(selected); msg != "" {
+		return usage("%s", msg)
 	}
 	var rows []checkRow
 	add := func(what string, err error, ok string) {
@@ -91,22 +87,19 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		add("group "+c.Users.Group, err, fmt.Sprintf("gid %s, %s as supplementary group", gid, plural(len(members), "member")))
 	}
 
-	// Every collector once, against no state: nothing is saved.
-	for _, col := range selected {
-		what := "collector " + col.Name()
-		if err := col.Available(env); err != nil {
-			if len(cmd.Kinds) == 0 {
-				rows = append(rows, checkRow{what, checkSkip, extcmd.Printable(err.Error())})
-			} else {
-				add(what, err, "")
-			}
-			continue
+	// Every collector once, against no state (nothing is saved), through
+	// the scheduler a run uses, with a run's deadlines.
+	for _, o := range collect.Run(ctx, env, selected, nil, c.CollectorTimeout, len(cmd.Kinds) == 0, func(document.Document) error { return nil }) {
+		what := "collector " + o.Name
+		switch {
+		case o.Skipped != nil:
+			rows = append(rows, checkRow{what, checkSkip, extcmd.Printable(o.Skipped.Error())})
+		case o.Err != nil:
+			// The row names the collector: not its error again.
+			add(what, errors.New(strings.TrimPrefix(o.Err.Error(), what+": ")), "")
+		default:
+			add(what, nil, plural(o.Emitted, "document"))
 		}
-		cctx, cancel := context.WithTimeout(ctx, c.CollectorTimeout)
-		n := 0
-		_, err := col.Collect(cctx, env, nil, func(document.Document) error { n++; return nil })
-		cancel()
-		add(what, err, plural(n, "document"))
 	}
 
 	// The state dir, its lock and the spool's backlog.

@@ -126,3 +126,29 @@ func TestCheckFailures(t *testing.T) {
 		t.Errorf("the state dir failure does not say how to fix it:\n%s", r.stdout)
 	}
 }
+
+// Each collector's settings are checked when they are parsed, and a
+// collector's own deadline must be below --collector-timeout, for the
+// collectors selected only.
+func TestCollectorSettingsAreUsageErrors(t *testing.T) {
+	_, env := hostFixture(t)
+	for _, args := range [][]string{
+		{"collect", "cpu", "--condor-queue", "=x"},
+		{"collect", "cpu", "--interface", "eth["},
+		{"collect", "condor", "--condor-timeout", "30s"},
+		{"collect", "condor", "--collector-timeout", "20s"},
+		{"check", "condor", "--condor-timeout", "1m"},
+	} {
+		if r := afmc(t, env, args...); r.code != exitUsage {
+			t.Errorf("%v: exit %d (%s), want %d", args, r.code, r.stderr, exitUsage)
+		}
+	}
+	r := afmc(t, env, "collect", "condor", "--condor-timeout", "30s")
+	if !strings.Contains(r.stderr, "--condor-timeout (30s) must be below --collector-timeout (30s)") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	// Not selected, condor's deadline is no concern.
+	if r := afmc(t, env, "collect", "cpu", "--json", "--collector-timeout", "10s"); r.code != 0 {
+		t.Errorf("cpu with a short --collector-timeout: exit %d: %s", r.code, r.stderr)
+	}
+}

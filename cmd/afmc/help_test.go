@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/atlas-af/afmc/collect/all"
 )
 
 // values lists every flag and positional argument of the model, with the
@@ -21,28 +23,19 @@ func values(n *kong.Node, path string, visit func(path string, v *kong.Value)) {
 	}
 }
 
-// No flag's help is in its struct tag, where kong would parse it on every
-// run; after describeCLI every flag and argument has one, with ${default}
-// replaced, and its variable.
+// Every flag and argument has its help in its struct tag, interpolated,
+// and, once described, its variable. The kinds in the help are the
+// registry's.
 func TestFlagHelp(t *testing.T) {
 	var c cli
-	p, err := kong.New(&c)
+	p, err := kong.New(&c, helpVars())
 	if err != nil {
 		t.Fatal(err)
 	}
+	describe(p.Model.Node)
 	values(p.Model.Node, "afmc", func(path string, v *kong.Value) {
-		if v.Help != "" && v.Name != "help" {
-			t.Errorf("%s: help in the struct tag (move it to FlagHelp): %q", path, v.Help)
-		}
-	})
-	if err := describeCLI(p.Model, &c); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	values(p.Model.Node, "afmc", func(path string, v *kong.Value) {
-		n++
 		if v.Help == "" {
-			t.Errorf("%s: no help: add it to its struct's FlagHelp", path)
+			t.Errorf("%s: no help: add help:\"\" to its struct tag", path)
 		}
 		if strings.Contains(v.Help, "${") {
 			t.Errorf("%s: help not interpolated: %q", path, v.Help)
@@ -50,44 +43,17 @@ func TestFlagHelp(t *testing.T) {
 		if v.Flag != nil && (len(v.Flag.Envs) != 1 || !strings.HasPrefix(v.Flag.Envs[0], "AFMC_")) {
 			t.Errorf("%s: variable %q", path, v.Flag.Envs)
 		}
-	})
-	// Every help text reached a flag: none names a field kong ignores.
-	help, err := helpTexts(&c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Each command repeats the global flags; count each field once.
-	seen := map[fieldKey]bool{}
-	values(p.Model.Node, "", func(_ string, v *kong.Value) {
-		if v.Target.CanAddr() && help[fieldKeyOf(v.Target)] != "" {
-			seen[fieldKeyOf(v.Target)] = true
+		if strings.HasSuffix(path, "<kind>") {
+			for _, k := range all.KindNames(all.Set{}.List()) {
+				if !strings.Contains(v.Help, k) {
+					t.Errorf("%s: help does not name the kind %s: %q", path, k, v.Help)
+				}
+			}
 		}
 	})
-	if len(seen) != len(help) {
-		t.Errorf("%d help texts, %d reach a flag or argument", len(help), len(seen))
-	}
 	for _, f := range p.Model.Flags {
 		if f.Name == "jupyter" && !strings.Contains(f.Help, "default "+f.Default+")") {
 			t.Errorf("--jupyter: ${default} not replaced by %q: %q", f.Default, f.Help)
 		}
-	}
-}
-
-type staleHelp struct {
-	Renamed string
-}
-
-func (staleHelp) FlagHelp() map[string]string { return map[string]string{"OldName": "gone"} }
-
-type withStale struct {
-	Top   string
-	Inner staleHelp
-}
-
-// A FlagHelp naming no field is an error, not a flag quietly without help.
-func TestFlagHelpStaleName(t *testing.T) {
-	_, err := helpTexts(&withStale{})
-	if err == nil || !strings.Contains(err.Error(), `"OldName"`) {
-		t.Fatalf("want an error naming OldName, got %v", err)
 	}
 }

@@ -60,9 +60,9 @@ func orUnknown(s string) string {
 // cli is the command line. Every flag can also be set as AFMC_<FLAG> or in
 // the config file.
 type cli struct {
-	Config   string `placeholder:"FILE" type:"path"`
-	LogLevel string `enum:"debug,info,warn,error" default:"warn"`
-	Verbose  bool   `short:"v"`
+	Config   string `placeholder:"FILE" type:"path" help:"The YAML config file (default: /etc/afmc/afmc.yaml, when it exists)."`
+	LogLevel string `enum:"debug,info,warn,error" default:"warn" help:"Log level: debug, info, warn, error. Logs go to stderr."`
+	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
 
 	// What collect and check share, set once: two copies would double
 	// the time kong takes to build its model on every run.
@@ -75,48 +75,18 @@ type cli struct {
 	Completion completionCmd `cmd:"" hidden:"" help:"Print a completion script for bash or zsh."`
 }
 
-// FlagHelp is the help of cli's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (cli) FlagHelp() map[string]string {
-	return map[string]string{
-		"Config":   "The YAML config file (default: /etc/afmc/afmc.yaml, when it exists).",
-		"LogLevel": "Log level: debug, info, warn, error. Logs go to stderr.",
-		"Verbose":  "Log what the run does (same as --log-level=info).",
-	}
-}
-
 type collectCmd struct {
-	Kinds  []string `arg:"" optional:"" name:"kind"`
-	All    bool
-	JSON   bool `name:"json"`
-	Post   bool
-	DryRun bool
-}
-
-// FlagHelp is the help of collectCmd's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (collectCmd) FlagHelp() map[string]string {
-	return map[string]string{
-		"Kinds":  "What to collect: cpu, mem, disk, network, host (those four), ssh, jupyter, condor.",
-		"All":    "Run every collector; those whose source is not on this host are skipped.",
-		"JSON":   "Print NDJSON (one document a line) instead of a table.",
-		"Post":   "Send the documents to --url. Without --json nothing is printed.",
-		"DryRun": "Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected.",
-	}
+	Kinds  []string `arg:"" optional:"" name:"kind" help:"What to collect: ${kinds}."`
+	All    bool     `help:"Run every collector; those whose source is not on this host are skipped."`
+	JSON   bool     `name:"json" help:"Print NDJSON (one document a line) instead of a table."`
+	Post   bool     `help:"Send the documents to --url. Without --json nothing is printed."`
+	DryRun bool     `help:"Collect and print against the saved state, and save, spool and send nothing: the next real run is unaffected."`
 }
 
 type versionCmd struct{}
 
 type completionCmd struct {
-	Shell string `arg:"" enum:"bash,zsh"`
-}
-
-// FlagHelp is the help of completionCmd's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (completionCmd) FlagHelp() map[string]string {
-	return map[string]string{
-		"Shell": "bash or zsh.",
-	}
+	Shell string `arg:"" enum:"bash,zsh" help:"bash or zsh."`
 }
 
 // byteSize parses 64MiB, 10M, 1000000.
@@ -167,6 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	parser, err := kong.New(&c,
 		kong.Name("afmc"),
+		helpVars(),
 		kong.Description("Analysis Facility Metrics Collector: collects usage documents once and prints or posts them.\n\n"+
 			"Every flag can also be set as AFMC_<FLAG> or in the YAML config file "+defaultConfig+
 			" (--config or AFMC_CONFIG names another), keys named as the flags with _ for -. "+
@@ -174,9 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		// Not kong.DefaultEnvars: kong would interpolate every name on
 		// every run; the names are made when needed (envName).
 		kong.Help(func(options kong.HelpOptions, ctx *kong.Context) error {
-			if err := describeCLI(ctx.Model, &c); err != nil {
-				return err
-			}
+			describe(ctx.Model.Node)
 			return kong.DefaultHelpPrinter(options, ctx)
 		}),
 		kong.Writers(stdout, stderr),
@@ -219,10 +188,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	log := newLogger(stderr, c.LogLevel, c.Verbose)
 	if cmd := kctx.Command(); cmd == "man" || cmd == "completion <shell>" {
-		if err := describeCLI(parser.Model, &c); err != nil {
-			fmt.Fprintf(stderr, "afmc: %v\n", err)
-			return exitFailed
-		}
+		describe(parser.Model.Node)
 	}
 	switch kctx.Command() {
 	case "version":
@@ -279,6 +245,9 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	selected, err := all.Select(collectors, c.Kinds, c.All)
 	if err != nil {
 		return usage("%v", err)
+	}
+	if msg := set.budgets(selected); msg != "" {
+		return usage("%s", msg)
 	}
 	env, msg := set.env(getenv, log)
 	if msg != "" {

@@ -9,17 +9,8 @@ import (
 // Prometheus, and how the central dashboard tells a broken collector from
 // a quiet node.
 type Monitoring struct {
-	TextfileDir string `placeholder:"DIR" type:"path"`
-	SelfReport  bool
-}
-
-// FlagHelp is the help of Monitoring's flags, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (Monitoring) FlagHelp() map[string]string {
-	return map[string]string{
-		"TextfileDir": "Write afmc.prom there each run, for node_exporter's textfile collector (its --collector.textfile.directory): the users, jobs and hubs figures and afmc's own health.",
-		"SelfReport":  "Add a document of kind afmc about the run itself: each collector's outcome, documents by kind, the spool's backlog.",
-	}
+	TextfileDir string `placeholder:"DIR" type:"path" help:"Write afmc.prom there each run, for node_exporter's textfile collector (its --collector.textfile.directory): the users, jobs and hubs figures and afmc's own health."`
+	SelfReport  bool   `help:"Add a document of kind afmc about the run itself: each collector's outcome, documents by kind, the spool's backlog."`
 }
 
 // probeTextfileDir tells whether a run could write its textfile in dir,

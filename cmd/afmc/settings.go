@@ -20,50 +20,29 @@ import (
 // Settings are what collect and check share: the site, the collectors,
 // the state and the delivery.
 type Settings struct {
-	Cluster   string `placeholder:"NAME"`
-	LoginNode string `placeholder:"NAME"`
+	Cluster   string `placeholder:"NAME" help:"Cluster name, the cluster field of every document."`
+	LoginNode string `placeholder:"NAME" help:"Login node name for host documents (default: the host name)."`
 
 	// Each collector's own settings, declared beside it.
 	Collectors all.Set `embed:""`
 	// The users step: every document that names users.
 	Users users.Settings `embed:"" group:"users"`
 
-	StateDir         string        `placeholder:"DIR"`
-	LockTimeout      time.Duration `default:"30s"`
-	CollectorTimeout time.Duration `default:"30s"`
-	Timeout          time.Duration `default:"2m"`
+	StateDir         string        `placeholder:"DIR" help:"Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc)."`
+	LockTimeout      time.Duration `default:"30s" help:"How long to wait for a concurrent run to release the state lock."`
+	CollectorTimeout time.Duration `default:"30s" help:"How long one collector may take."`
+	Timeout          time.Duration `default:"2m" help:"Deadline for the whole run, delivery included."`
 
-	URL            string        `name:"url" default:"https://af.atlas-ml.org/"`
-	TokenFile      string        `placeholder:"FILE" type:"path"`
-	CAFile         string        `name:"ca-file" placeholder:"FILE" type:"path"`
-	Batch          int           `default:"1"`
-	MaxInFlight    int           `default:"4"`
-	RequestTimeout time.Duration `default:"10s"`
-	SpoolMaxBytes  byteSize      `default:"64MiB"`
-	SpoolMaxAge    time.Duration `default:"168h"`
+	URL            string        `name:"url" default:"https://af.atlas-ml.org/" help:"Endpoint documents are POSTed to."`
+	TokenFile      string        `placeholder:"FILE" type:"path" help:"File holding the token (or set AFMC_TOKEN). Never pass a token on the command line."`
+	CAFile         string        `name:"ca-file" placeholder:"FILE" type:"path" help:"PEM bundle of a site CA, added to the system roots."`
+	Batch          int           `default:"1" help:"Documents per POST; above 1 they are sent as JSON arrays."`
+	MaxInFlight    int           `default:"4" help:"Requests in flight at most."`
+	RequestTimeout time.Duration `default:"10s" help:"How long one POST may take."`
+	SpoolMaxBytes  byteSize      `default:"64MiB" help:"Bound on the undelivered documents kept, by their JSON size (the spool file adds about 60 bytes a document); 0: no bound."`
+	SpoolMaxAge    time.Duration `default:"168h" help:"Undelivered documents older than this are dropped."`
 
 	Monitoring Monitoring `embed:"" group:"monitoring"`
-}
-
-// FlagHelp is the help of Settings's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (Settings) FlagHelp() map[string]string {
-	return map[string]string{
-		"Cluster":          "Cluster name, the cluster field of every document.",
-		"LoginNode":        "Login node name for host documents (default: the host name).",
-		"StateDir":         "Where state and spool live (default: /var/lib/afmc as root, else $XDG_STATE_HOME/afmc or ~/.local/state/afmc).",
-		"LockTimeout":      "How long to wait for a concurrent run to release the state lock.",
-		"CollectorTimeout": "How long one collector may take.",
-		"Timeout":          "Deadline for the whole run, delivery included.",
-		"URL":              "Endpoint documents are POSTed to.",
-		"TokenFile":        "File holding the token (or set AFMC_TOKEN). Never pass a token on the command line.",
-		"CAFile":           "PEM bundle of a site CA, added to the system roots.",
-		"Batch":            "Documents per POST; above 1 they are sent as JSON arrays.",
-		"MaxInFlight":      "Requests in flight at most.",
-		"RequestTimeout":   "How long one POST may take.",
-		"SpoolMaxBytes":    "Bound on the undelivered documents kept, by their JSON size (the spool file adds about 60 bytes a document); 0: no bound.",
-		"SpoolMaxAge":      "Undelivered documents older than this are dropped.",
-	}
 }
 
 // env checks the settings that can be out of range and builds what every
@@ -168,4 +147,19 @@ func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*ru
 		Sender: s,
 		Spool:  spool.SpoolLimits{MaxBytes: int64(c.SpoolMaxBytes), MaxAge: c.SpoolMaxAge},
 	}, ""
+}
+
+// budgets checks that every selected collector's own deadline (such as
+// --condor-timeout) is below --collector-timeout, at which the run gives
+// up on a collector: its own would never fire. A non-empty message is a
+// usage error.
+func (c *Settings) budgets(selected []collect.Collector) string {
+	for _, col := range selected {
+		if b, ok := col.(collect.Budgeted); ok {
+			if flag, d := b.Budget(); d >= c.CollectorTimeout {
+				return fmt.Sprintf("%s (%s) must be below --collector-timeout (%s): raise --collector-timeout or lower %s", flag, d, c.CollectorTimeout, flag)
+			}
+		}
+	}
+	return ""
 }

@@ -23,25 +23,12 @@ import (
 // previous run (from condor_history, with a checkpoint in the state), and
 // a condorqueue summary for each --condor-queue.
 type Condor struct {
-	BinDir       string `name:"bin-dir" placeholder:"DIR"`
-	Global       bool
-	ExcludeOwner []string      `name:"exclude-owner" placeholder:"USER"`
-	Queues       []string      `name:"queue" sep:"none" default:"all" placeholder:"NAME[=CONSTRAINT]"`
-	HistorySince time.Duration `name:"history-since" default:"10m"`
-	Timeout      time.Duration `default:"25s"`
-}
-
-// FlagHelp is the help of Condor's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (Condor) FlagHelp() map[string]string {
-	return map[string]string{
-		"BinDir":       "Directory holding condor_q and condor_history (default: found in PATH); for sites that wrap them.",
-		"Global":       "Query every schedd in the pool (condor_q -global), not only the local one.",
-		"ExcludeOwner": "Leave out the jobs and finished jobs of this owner, such as a service account (repeatable).",
-		"Queues":       "A condorqueue summary: NAME, or NAME=CONSTRAINT with a ClassAd constraint (repeatable; split at the first =).",
-		"HistorySince": "How far back the first run looks for finished jobs; later runs continue from their checkpoint.",
-		"Timeout":      "Bound on the whole condor collection, every condor_q and condor_history call together.",
-	}
+	BinDir       string        `name:"bin-dir" placeholder:"DIR" help:"Directory holding condor_q and condor_history (default: found in PATH); for sites that wrap them."`
+	Global       bool          `help:"Query every schedd in the pool (condor_q -global), not only the local one."`
+	ExcludeOwner []string      `name:"exclude-owner" placeholder:"USER" help:"Leave out the jobs and finished jobs of this owner, such as a service account (repeatable)."`
+	Queues       []string      `name:"queue" sep:"none" default:"all" placeholder:"NAME[=CONSTRAINT]" help:"A condorqueue summary: NAME, or NAME=CONSTRAINT with a ClassAd constraint (repeatable; split at the first =)."`
+	HistorySince time.Duration `name:"history-since" default:"10m" help:"How far back the first run looks for finished jobs; later runs continue from their checkpoint."`
+	Timeout      time.Duration `default:"25s" help:"Bound on the whole condor collection, every condor_q and condor_history call together."`
 }
 
 func (Condor) Name() string { return "condor" }
@@ -129,6 +116,8 @@ func and(cs ...string) string {
 // jobAttributes are all the listing asks for: a full job ad is about 8 KB.
 var jobAttributes = "Owner,ClusterId,ProcId,JobStatus,RemoteWallClockTime,ShadowBday,JobCurrentStartDate,ServerTime,CpusProvisioned,MemoryProvisioned"
 
+// Collect runs condor_q, condor_history (and condor_status under
+// --condor-global). Its settings were checked by Validate.
 func (c Condor) Collect(ctx context.Context, env *collect.Env, prev json.RawMessage, emit collect.Emit) (json.RawMessage, error) {
 	queues, err := parseQueues(c.Queues)
 	if err != nil {
@@ -137,12 +126,6 @@ func (c Condor) Collect(ctx context.Context, env *collect.Env, prev json.RawMess
 	exclude, err := ownerConstraint(c.ExcludeOwner)
 	if err != nil {
 		return nil, err
-	}
-	if c.Timeout <= 0 {
-		return nil, fmt.Errorf("--condor-timeout must be positive, got %s", c.Timeout)
-	}
-	if c.HistorySince <= 0 {
-		return nil, fmt.Errorf("--condor-history-since must be positive, got %s", c.HistorySince)
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.Timeout, fmt.Errorf("%w: --condor-timeout %s reached", collect.ErrTimeout, c.Timeout))
 	defer cancel()

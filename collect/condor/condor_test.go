@@ -363,7 +363,11 @@ func TestCondorAvailable(t *testing.T) {
 	}
 }
 
+// Settings are checked by Validate, at parse time, not by Collect.
 func TestCondorSettings(t *testing.T) {
+	if err := (Condor{Queues: []string{"all"}, Timeout: time.Second, HistorySince: time.Minute}).Validate(); err != nil {
+		t.Errorf("valid settings: %v", err)
+	}
 	for _, tt := range []struct {
 		name    string
 		c       Condor
@@ -377,10 +381,9 @@ func TestCondorSettings(t *testing.T) {
 		{"no lookback", Condor{Timeout: time.Second}, "--condor-history-since must be positive"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			env, _ := condorEnv(serverTime)
-			_, err := collect.Gather(context.Background(), tt.c, env, nil)
+			err := tt.c.Validate()
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("error %v, want %q", err, tt.wantErr)
+				t.Errorf("Validate: %v, want %q", err, tt.wantErr)
 			}
 		})
 	}

@@ -22,18 +22,10 @@ import (
 // since the previous run (from /proc/diskstats, which the original tool
 // meant to read and never did).
 type Disk struct {
-	Mounts      []string      `name:"mount" placeholder:"PATH"`
+	Mounts      []string      `name:"mount" placeholder:"PATH" help:"Mount point to report (repeatable; default: every real filesystem)."`
 	StatTimeout time.Duration `kong:"-"` // one statfs; a dead NFS server hangs it forever
 
 	statfs func(path string, s *unix.Statfs_t) error // unix.Statfs; tests hang it
-}
-
-// FlagHelp is the help of Disk's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (Disk) FlagHelp() map[string]string {
-	return map[string]string{
-		"Mounts": "Mount point to report (repeatable; default: every real filesystem).",
-	}
 }
 
 func (Disk) Name() string                 { return "disk" }

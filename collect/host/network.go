@@ -24,15 +24,17 @@ import (
 // The first run, and the first after a reboot or a counter reset, records a
 // baseline and sends nothing: never a zero interval or a negative delta.
 type Network struct {
-	Interfaces []string `name:"interface" placeholder:"IF"`
+	Interfaces []string `name:"interface" placeholder:"IF" help:"Network interface to count, shell patterns allowed (repeatable; default: the physical ones)."`
 }
 
-// FlagHelp is the help of Network's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (Network) FlagHelp() map[string]string {
-	return map[string]string{
-		"Interfaces": "Network interface to count, shell patterns allowed (repeatable; default: the physical ones).",
+// Validate refuses an --interface that is not a shell pattern.
+func (n Network) Validate() error {
+	for _, pat := range n.Interfaces {
+		if _, err := filepath.Match(pat, ""); err != nil {
+			return fmt.Errorf("bad --interface pattern %q: %w", pat, err)
+		}
 	}
+	return nil
 }
 
 func (Network) Name() string                 { return "network" }

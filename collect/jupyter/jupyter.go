@@ -29,23 +29,12 @@ import (
 // a hub with no users. Elsewhere it runs the host's kubectl with the
 // site's kubeconfig.
 type Jupyter struct {
-	Hubs           []string `name:"jupyter" default:"jupyter-ml=af-jupyter/owner" placeholder:"KIND=NAMESPACE/LABEL"`
-	Kubeconfig     string   `name:"kubeconfig" type:"path" placeholder:"FILE"`
-	Kubectl        string   `name:"kubectl" default:"kubectl"`
-	ServiceAccount string   `name:"service-account-dir" default:"/var/run/secrets/kubernetes.io/serviceaccount" type:"path"`
+	Hubs           []string `name:"jupyter" default:"jupyter-ml=af-jupyter/owner" placeholder:"KIND=NAMESPACE/LABEL" help:"A JupyterHub to report, as KIND=NAMESPACE/LABEL: a document of kind KIND whose users are the values of LABEL on the Pending and Running pods of NAMESPACE (repeatable; default ${default})."`
+	Kubeconfig     string   `name:"kubeconfig" type:"path" placeholder:"FILE" help:"kubeconfig for kubectl (default: as kubectl chooses, KUBECONFIG or ~/.kube/config). Given, or KUBECONFIG set, kubectl is used even inside a pod."`
+	Kubectl        string   `name:"kubectl" default:"kubectl" help:"The kubectl to run where afmc is not in a pod."`
+	ServiceAccount string   `name:"service-account-dir" default:"/var/run/secrets/kubernetes.io/serviceaccount" type:"path" help:"Inside a pod, where the service account's token and ca.crt are mounted."`
 
 	getenv func(string) string // os.Getenv; tests replace it
-}
-
-// FlagHelp is the help of Jupyter's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (Jupyter) FlagHelp() map[string]string {
-	return map[string]string{
-		"Hubs":           "A JupyterHub to report, as KIND=NAMESPACE/LABEL: a document of kind KIND whose users are the values of LABEL on the Pending and Running pods of NAMESPACE (repeatable; default ${default}).",
-		"Kubeconfig":     "kubeconfig for kubectl (default: as kubectl chooses, KUBECONFIG or ~/.kube/config). Given, or KUBECONFIG set, kubectl is used even inside a pod.",
-		"Kubectl":        "The kubectl to run where afmc is not in a pod.",
-		"ServiceAccount": "Inside a pod, where the service account's token and ca.crt are mounted.",
-	}
 }
 
 // defaultServiceAccountDir is where Kubernetes mounts a pod's service

@@ -28,23 +28,11 @@ import (
 // added, from wtmp read from where the previous run stopped: every short
 // session is reported by exactly one run, however late or early cron is.
 type SSH struct {
-	Source       string `enum:"auto,utmp,logind" default:"auto"`
-	RemoteOnly   bool
-	History      bool
-	HistorySince time.Duration `default:"5m"`
-	Loginctl     string        `default:"loginctl" placeholder:"PATH"`
-}
-
-// FlagHelp is the help of SSH's flags and arguments, by field: see
-// cmd/afmc/help.go for why it is not in the struct tags.
-func (SSH) FlagHelp() map[string]string {
-	return map[string]string{
-		"Source":       "Where sessions come from: auto (utmp where the host keeps it, else systemd-logind), utmp or logind.",
-		"RemoteOnly":   "Count only sessions from another host: not a console, an X display (:0), or a tmux or screen window.",
-		"History":      "Also report the users who logged in and out since the previous run, from wtmp.",
-		"HistorySince": "With --ssh-history, how far back the first run (with no previous position) looks.",
-		"Loginctl":     "The loginctl program, for sessions from systemd-logind.",
-	}
+	Source       string        `enum:"auto,utmp,logind" default:"auto" help:"Where sessions come from: auto (utmp where the host keeps it, else systemd-logind), utmp or logind."`
+	RemoteOnly   bool          `help:"Count only sessions from another host: not a console, an X display (:0), or a tmux or screen window."`
+	History      bool          `help:"Also report the users who logged in and out since the previous run, from wtmp."`
+	HistorySince time.Duration `default:"5m" help:"With --ssh-history, how far back the first run (with no previous position) looks."`
+	Loginctl     string        `default:"loginctl" placeholder:"PATH" help:"The loginctl program, for sessions from systemd-logind."`
 }
 
 func (SSH) Name() string { return "ssh" }
