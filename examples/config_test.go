@@ -62,8 +62,9 @@ var settings = map[string]setting{
 	"spool_max_bytes": {kind: kSize, def: "64MiB"},
 	"spool_max_age":   {kind: kDuration, def: "168h"},
 
-	"mount":     {kind: kList},
-	"interface": {kind: kList},
+	"mount":      {kind: kList},
+	"all_mounts": {kind: kBool},
+	"interface":  {kind: kList},
 
 	"ssh_source":        {kind: kString, enum: []string{"auto", "utmp", "logind"}, def: "auto"},
 	"ssh_remote_only":   {kind: kBool, def: "false"},
@@ -71,7 +72,7 @@ var settings = map[string]setting{
 	"ssh_history_since": {kind: kDuration, def: "5m"},
 	"ssh_loginctl":      {kind: kString, def: "loginctl"},
 
-	"jupyter":             {kind: kList, def: "[jupyter-ml=af-jupyter/owner]"},
+	"jupyter":             {kind: kList},
 	"kubeconfig":          {kind: kString},
 	"kubectl":             {kind: kString, def: "kubectl"},
 	"service_account_dir": {kind: kString, def: "/var/run/secrets/kubernetes.io/serviceaccount"},
@@ -258,6 +259,14 @@ func TestExampleConfig(t *testing.T) {
 	for _, k := range settingKeys(t) {
 		if !present[k] {
 			t.Errorf("examples/afmc.yaml lacks %s (active, or commented out as `# %s: VALUE`)", k, k)
+		}
+	}
+	// The hubs it shows are the dashboards' (examples/k8s_test.go).
+	for _, m := range regexp.MustCompile(`(?m)^# jupyter: \[(.*)\]$`).FindAllStringSubmatch(string(b), -1) {
+		for _, hub := range strings.Split(m[1], ", ") {
+			if !slices.Contains(dashboardHubs, hub) {
+				t.Errorf("examples/afmc.yaml: jupyter hub %s is none the dashboards know", hub)
+			}
 		}
 	}
 	// The package installs this file world-readable: no secret in it.

@@ -66,10 +66,39 @@ func TestFlagHelp(t *testing.T) {
 	if len(seen) != len(help) {
 		t.Errorf("%d help texts, %d reach a flag or argument", len(help), len(seen))
 	}
+}
+
+type withDefault struct {
+	Queue []string `default:"all"`
+}
+
+func (withDefault) FlagHelp() map[string]string {
+	return map[string]string{"Queue": "A queue (repeatable; default ${default})."}
+}
+
+// "${default}" in a help is the flag's default.
+func TestFlagHelpDefault(t *testing.T) {
+	var c withDefault
+	p, err := kong.New(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	help, err := helpTexts(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe(p.Model.Node, help)
+	found := false
 	for _, f := range p.Model.Flags {
-		if f.Name == "jupyter" && !strings.Contains(f.Help, "default "+f.Default+")") {
-			t.Errorf("--jupyter: ${default} not replaced by %q: %q", f.Default, f.Help)
+		if f.Name == "queue" {
+			found = true
+			if f.Help != "A queue (repeatable; default all)." {
+				t.Errorf("--queue: ${default} not replaced by %q: %q", f.Default, f.Help)
+			}
 		}
+	}
+	if !found {
+		t.Error("no --queue flag in the model")
 	}
 }
 
