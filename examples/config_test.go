@@ -229,6 +229,14 @@ func TestExampleConfig(t *testing.T) {
 			t.Errorf("examples/afmc.yaml lacks %s (active, or commented out as `# %s: VALUE`)", k, k)
 		}
 	}
+	// The hubs it shows are the dashboards' (examples/k8s_test.go).
+	for _, m := range regexp.MustCompile(`(?m)^# jupyter: \[(.*)\]$`).FindAllStringSubmatch(string(b), -1) {
+		for _, hub := range strings.Split(m[1], ", ") {
+			if !slices.Contains(dashboardHubs, hub) {
+				t.Errorf("examples/afmc.yaml: jupyter hub %s is none the dashboards know", hub)
+			}
+		}
+	}
 	// The package installs this file world-readable: no secret in it.
 	if regexp.MustCompile(`(?m)^#? ?(token|salt):`).Match(b) {
 		t.Error("examples/afmc.yaml has a token or salt key")

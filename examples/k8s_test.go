@@ -460,9 +460,12 @@ func TestManifests(t *testing.T) {
 		}
 		if n := settings["jupyter"]; n != nil {
 			for _, e := range n.Content {
-				if _, rest, ok := strings.Cut(e.Value, "="); ok {
+				if kind, rest, ok := strings.Cut(e.Value, "="); ok {
 					ns, _, _ := strings.Cut(rest, "/")
 					configured = append(configured, ns)
+					if !slices.Contains(dashboardHubs, e.Value) {
+						t.Errorf("ConfigMap %s: hub %s is none the dashboards know (%s): kind %s", cm.Metadata.Name, e.Value, strings.Join(dashboardHubs, ", "), kind)
+					}
 				}
 			}
 		}
@@ -499,6 +502,10 @@ func TestManifests(t *testing.T) {
 		t.Error("no CronJob runs the jupyter collector")
 	}
 }
+
+// dashboardHubs are the hubs the dashboards draw, as the original sent
+// them: its -j always sent these two.
+var dashboardHubs = []string{"jupyter-ml=af-jupyter/owner", "jupyter-coffea=coffea-casa/jhub_user"}
 
 func afmcContainer(t *testing.T, cj *cronJob) *container {
 	t.Helper()

@@ -51,9 +51,30 @@ func TestFlagHelp(t *testing.T) {
 			}
 		}
 	})
+}
+
+type withDefault struct {
+	Queue []string `default:"all" help:"A queue (repeatable; default ${default})."`
+}
+
+// "${default}" in a help is the flag's default.
+func TestFlagHelpDefault(t *testing.T) {
+	var c withDefault
+	p, err := kong.New(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe(p.Model.Node)
+	found := false
 	for _, f := range p.Model.Flags {
-		if f.Name == "jupyter" && !strings.Contains(f.Help, "default "+f.Default+")") {
-			t.Errorf("--jupyter: ${default} not replaced by %q: %q", f.Default, f.Help)
+		if f.Name == "queue" {
+			found = true
+			if f.Help != "A queue (repeatable; default all)." {
+				t.Errorf("--queue: ${default} not replaced by %q: %q", f.Default, f.Help)
+			}
 		}
+	}
+	if !found {
+		t.Error("no --queue flag in the model")
 	}
 }

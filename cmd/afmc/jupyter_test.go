@@ -94,10 +94,12 @@ func TestJupyterKubectlEndToEnd(t *testing.T) {
 	}
 	checkPodLists(t, api)
 
-	// The default hub, the settings from the environment, and a table.
+	// The default hubs (the original's two), the settings from the
+	// environment, and a table.
 	env["AFMC_KUBECONFIG"] = kc
 	r = afmc(t, env, "collect", "jupyter")
-	if r.code != 0 || !strings.Contains(r.stdout, "jupyter-ml  jupyter_user_count=4  users=Grace.Hopper_2,alice,bob,heidi") {
+	if r.code != 0 || !strings.Contains(r.stdout, "jupyter-ml      jupyter_user_count=4  users=Grace.Hopper_2,alice,bob,heidi") ||
+		!strings.Contains(r.stdout, "jupyter-coffea  jupyter_user_count=2  users=xavier,yolanda") {
 		t.Errorf("table: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	env["AFMC_JUPYTER"] = "jupyter-coffea=coffea-casa/jhub_user,jupyter-ml=af-jupyter/owner"
@@ -113,8 +115,36 @@ func TestJupyterKubectlEndToEnd(t *testing.T) {
 	env["KUBECACHEDIR"] = t.TempDir()
 	env["HOME"] = t.TempDir()
 	r = runBin(t, env, "collect", "jupyter", "--json")
-	if r.code != 0 || r.stdout != e2eML+"\n" {
+	if r.code != 0 || r.stdout != e2eML+"\n"+e2eCoffea+"\n" {
 		t.Errorf("KUBECONFIG: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// The default hubs where the cluster runs one of them only: the other is
+// skipped quietly (info at -v), with no error and no document of 0 users;
+// named on the command line, the same hub is an error.
+func TestJupyterDefaultHubsEndToEnd(t *testing.T) {
+	env := jupyterKubectlEnv(t)
+	api := kubefake.New(t, "tok", filepath.Join("..", "..", "testdata", "jupyter"), "af-jupyter")
+	env["AFMC_KUBECONFIG"] = api.Kubeconfig(t, "tok")
+	r := afmc(t, env, "collect", "jupyter", "--json")
+	if r.code != 0 || r.stdout != e2eML+"\n" || r.stderr != "" {
+		t.Errorf("defaults, no coffea-casa: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = afmc(t, env, "collect", "--all", "--json", "-v")
+	if !strings.Contains(r.stderr, `msg="jupyter: default hub not reported here" hub="jupyter-coffea=coffea-casa/jhub_user" reason="namespace coffea-casa does not exist"`) ||
+		strings.Contains(r.stdout, "jupyter-coffea") || strings.Contains(r.stderr, "level=ERROR") {
+		t.Errorf("-v: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = afmc(t, env, "collect", "jupyter", "--json", "--jupyter", "jupyter-ml=af-jupyter/owner", "--jupyter", "jupyter-coffea=coffea-casa/jhub_user")
+	if r.code != exitFailed || r.stdout != e2eML+"\n" || !strings.Contains(r.stderr, "hub jupyter-coffea=coffea-casa/jhub_user: namespace coffea-casa does not exist") {
+		t.Errorf("named: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	// Neither namespace: nothing to send, and nothing wrong.
+	api.Set(func(c *kubefake.Config) { delete(c.Namespaces, "af-jupyter") })
+	r = afmc(t, env, "collect", "jupyter", "--json")
+	if r.code != 0 || r.stdout != "" || r.stderr != "" {
+		t.Errorf("no hub here: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -235,7 +265,7 @@ func TestJupyterUsage(t *testing.T) {
 		}
 	}
 	r := afmc(t, env, "collect", "--help")
-	for _, want := range []string{"--jupyter=KIND=NAMESPACE/LABEL,...", "--kubeconfig=FILE", `--kubectl="kubectl"`, `--service-account-dir="/var/run/secrets/kubernetes.io/serviceaccount"`, "default jupyter-ml=af-jupyter/owner", "($AFMC_JUPYTER)"} {
+	for _, want := range []string{"--jupyter=KIND=NAMESPACE/LABEL,...", "--kubeconfig=FILE", `--kubectl="kubectl"`, `--service-account-dir="/var/run/secrets/kubernetes.io/serviceaccount"`, "Default: jupyter-ml=af-jupyter/owner", "jupyter-coffea=coffea-casa/jhub_user,", "each skipped where its namespace does not exist", "($AFMC_JUPYTER)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("help lacks %q", want)
 		}

@@ -22,7 +22,9 @@ func TestObfuscateUsersEveryCollector(t *testing.T) {
 	if err := os.MkdirAll(run, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fixture.Utmp(t, filepath.Join("..", "..", "testdata", "ssh", "utmp.txt"), filepath.Join(run, "utmp"))
+	dump := filepath.Join("..", "..", "testdata", "ssh", "utmp.txt")
+	fixture.Utmp(t, dump, filepath.Join(run, "utmp"))
+	fixture.LiveSessions(t, dump, env["HOST_PROC"])
 	api := newE2EKubeAPI(t, "kubeconfig-token")
 	env["AFMC_KUBECONFIG"] = api.Kubeconfig(t, "kubeconfig-token")
 	env["AFMC_JUPYTER"] = "jupyter-ml=af-jupyter/owner,jupyter-coffea=coffea-casa/jhub_user"

@@ -205,7 +205,8 @@ func TestPostDeliversEveryDocumentOnce(t *testing.T) {
 			s := newSink(t)
 			dir, env := postEnv(t, s)
 			before := time.Now().UnixMilli()
-			r := runBin(t, env, "collect", "host", "--json", "--post", "--batch", batch, "--log-level", "debug")
+			// Every filesystem of the fixture: 9 documents.
+			r := runBin(t, env, "collect", "host", "--all-mounts", "--json", "--post", "--batch", batch, "--log-level", "debug")
 			noSecrets(t, r)
 			if r.code != exitOK {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -327,7 +328,7 @@ func TestPostKilledWhilePosting(t *testing.T) {
 	s := newSink(t)
 	dir, env := postEnv(t, s)
 	s.mode.Store(sinkHang)
-	cmd := exec.Command(afmcBin, "collect", "cpu", "mem", "disk", "--json", "--post")
+	cmd := exec.Command(afmcBin, "collect", "cpu", "mem", "disk", "--all-mounts", "--json", "--post")
 	cmd.Env = envList(env)
 	var out bytes.Buffer
 	cmd.Stdout = &out

@@ -13,7 +13,8 @@ import (
 	"github.com/atlas-af/afmc/internal/fixture"
 )
 
-// sshFixture is hostFixture with a utmp made from testdata/ssh/utmp.txt.
+// sshFixture is hostFixture with a utmp made from testdata/ssh/utmp.txt,
+// every session's process running (HOST_PROC/PID).
 func sshFixture(t *testing.T) (string, map[string]string) {
 	t.Helper()
 	dir, env := hostFixture(t)
@@ -21,7 +22,9 @@ func sshFixture(t *testing.T) (string, map[string]string) {
 	if err := os.MkdirAll(run, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fixture.Utmp(t, filepath.Join("..", "..", "testdata", "ssh", "utmp.txt"), filepath.Join(run, "utmp"))
+	dump := filepath.Join("..", "..", "testdata", "ssh", "utmp.txt")
+	fixture.Utmp(t, dump, filepath.Join(run, "utmp"))
+	fixture.LiveSessions(t, dump, env["HOST_PROC"])
 	return dir, env
 }
 
@@ -55,6 +58,24 @@ func TestSSHCommand(t *testing.T) {
 	r = afmc(t, env, "collect", "ssh")
 	if r.code != 0 || !strings.Contains(r.stdout, "ssh_user_count=6") || !strings.Contains(r.stdout, "milaivanovska") {
 		t.Errorf("table: %d %q", r.code, r.stdout)
+	}
+}
+
+// From the command line: a utmp record whose process is gone (HOST_PROC/PID
+// absent) is not counted, as who does not count it.
+func TestSSHEndedSessionsCommand(t *testing.T) {
+	_, env := sshFixture(t)
+	// milaivanovska's sshd (pts/2) and rjacobse's console login (tty2) ended
+	// without writing a DEAD_PROCESS record.
+	for _, pid := range []string{"4455", "950"} {
+		if err := os.Remove(filepath.Join(env["HOST_PROC"], pid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := afmc(t, env, "collect", "ssh", "--json")
+	want := `{"kind":"ssh","cluster":"TEST-AF","login_node":"login01.af.example.org","ssh_user_count":4,"users":["brosser","localx","mhank","screenu"]}` + "\n"
+	if r.code != 0 || r.stderr != "" || r.stdout != want {
+		t.Errorf("exit %d, stderr %q, stdout\n%s\nwant\n%s", r.code, r.stderr, r.stdout, want)
 	}
 }
 

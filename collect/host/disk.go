@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,19 +19,38 @@ import (
 	"github.com/atlas-af/afmc/document"
 )
 
-// Disk reports one DISK document per mount (size and use) and, once a
-// baseline exists, one DISKIO with the I/O of the mount's block device
-// since the previous run (from /proc/diskstats, which the original tool
-// meant to read and never did).
+// Disk reports one DISK document per path (size and use) and, once a
+// baseline exists, one DISKIO with the I/O of its block device since the
+// previous run (from /proc/diskstats, which the original tool meant to
+// read and never did).
+//
+// A path is reported as `df PATH` reports it, as the original did
+// (shutil.disk_usage): the filesystem that holds the path, under mount =
+// the path. By default the original's /home, /data and /scratch, each
+// skipped where it does not exist; AllMounts reports every real
+// filesystem under its mount point instead.
 type Disk struct {
-	Mounts      []string      `name:"mount" placeholder:"PATH" help:"Mount point to report (repeatable; default: every real filesystem)."`
+	Mounts      []string      `name:"mount" placeholder:"PATH" help:"A path to report, as df PATH does: the filesystem holding it, under mount = PATH (repeatable; default: /home, /data and /scratch, each skipped where it does not exist)."`
+	AllMounts   bool          `name:"all-mounts" help:"Report every mounted real filesystem under its mount point instead of --mount's paths: no pseudo, container or CVMFS filesystems, no user's FUSE mounts, and a device mounted twice once."`
 	StatTimeout time.Duration `kong:"-"` // one statfs; a dead NFS server hangs it forever
 
 	statfs func(path string, s *unix.Statfs_t) error // unix.Statfs; tests hang it
 }
 
+// DefaultMounts are the paths reported when none is named: the original
+// tool's.
+var DefaultMounts = []string{"/home", "/data", "/scratch"}
+
 func (Disk) Name() string                 { return "disk" }
 func (Disk) Available(*collect.Env) error { return nil }
+
+// Validate checks the settings before anything is collected.
+func (d Disk) Validate() error {
+	if d.AllMounts && len(d.Mounts) > 0 {
+		return fmt.Errorf("--all-mounts reports every real filesystem: leave out --mount (%s), or --all-mounts", strings.Join(d.Mounts, ", "))
+	}
+	return nil
+}
 
 // DiskState is the disk collector's state section: the I/O counters of the
 // block devices it reported, by "major:minor".
@@ -43,7 +64,8 @@ func (d Disk) Collect(ctx context.Context, env *collect.Env, prevRaw json.RawMes
 	if err != nil {
 		return nil, err
 	}
-	chosen, errs := d.choose(env, mounts)
+	targets := d.targets(mounts)
+	var errs []error
 
 	// I/O counters are optional: a host without diskstats still reports sizes.
 	var prev DiskState
@@ -72,31 +94,36 @@ func (d Disk) Collect(ctx context.Context, env *collect.Env, prevRaw json.RawMes
 		}
 	}
 
-	// statfs every mount at once: a few dead NFS servers must not, one
+	// statfs every path at once: a few dead NFS servers must not, one
 	// timeout after another, outlast the collector's own timeout.
-	usages := make([]Usage, len(chosen))
-	usageErrs := make([]error, len(chosen))
+	found := make([]diskFound, len(targets))
 	var wg sync.WaitGroup
-	for i, m := range chosen {
-		wg.Go(func() { usages[i], usageErrs[i] = d.usage(ctx, env.Roots.HostPath(m.MountPoint)) })
+	for i, t := range targets {
+		wg.Go(func() { found[i] = d.measure(ctx, env, mounts, t) })
 	}
 	wg.Wait()
 
-	for i, m := range chosen {
-		u, err := usages[i], usageErrs[i]
-		if err != nil && len(d.Mounts) == 0 && errors.Is(err, unix.EACCES) {
+	for i, t := range targets {
+		m, u, err := found[i].mount, found[i].usage, found[i].err
+		switch {
+		case err == nil:
+		case t.path && !t.named && errors.Is(err, fs.ErrNotExist):
+			// The original's default paths: a host without /scratch has
+			// no document for it, and nothing to fix.
+			env.Log.Info("disk: default path does not exist here, skipped", "mount", t.name)
+			continue
+		case !t.named && errors.Is(err, unix.EACCES):
 			// A default mount root may not read (an NFS export with root
 			// squash): not worth a failure, and a cron mail, every run.
-			env.Log.Debug("disk: skipping a mount root cannot stat", "mount", m.MountPoint, "error", err)
+			env.Log.Debug("disk: skipping a mount root cannot stat", "mount", t.name, "error", err)
 			continue
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("mount %s: %w", m.MountPoint, err))
+		default:
+			errs = append(errs, fmt.Errorf("mount %s: %w", t.name, err))
 			continue
 		}
 		doc := document.NewHost("DISK", env.Cluster, env.LoginNode, env.Now()).
-			Add("mount", m.MountPoint).
-			Add("device", m.Source).
+			Add("mount", t.name).
+			Add("device", deviceName(m.Source)).
 			Add("total", u.Total).
 			Add("used", u.Used).
 			Add("free", u.Free).
@@ -109,11 +136,11 @@ func (d Disk) Collect(ctx context.Context, env *collect.Env, prevRaw json.RawMes
 				next.Devices[m.Device] = cur
 				if p, ok := prev.Devices[m.Device]; ok && ioReason == "" {
 					if io, ok := cur.Since(p, interval); ok {
-						if err := emit(ioDocument(env, m, io)); err != nil {
+						if err := emit(ioDocument(env, t.name, m, io)); err != nil {
 							return nil, err
 						}
 					} else {
-						env.Log.Info("disk: I/O counters went backwards, recording a new baseline", "mount", m.MountPoint, "device", m.Device)
+						env.Log.Info("disk: I/O counters went backwards, recording a new baseline", "mount", t.name, "device", m.Device)
 					}
 				}
 			}
@@ -131,13 +158,20 @@ func (d Disk) Collect(ctx context.Context, env *collect.Env, prevRaw json.RawMes
 // (kind DISKIO) rather than a field of DISK: DISK stays a snapshot, exactly
 // as the dashboards know it, and a DISKIO, like NETWORK, is a delta that
 // counts only once the state it was computed against is saved.
-func ioDocument(env *collect.Env, m Mount, io document.Object) document.Document {
+func ioDocument(env *collect.Env, name string, m Mount, io document.Object) document.Document {
 	d := document.NewHost("DISKIO", env.Cluster, env.LoginNode, env.Now()).
-		Add("mount", m.MountPoint).
-		Add("device", m.Source).
+		Add("mount", name).
+		Add("device", deviceName(m.Source)).
 		Add("io", io)
 	d.Delta = true
 	return d
+}
+
+// deviceName is a mount's source as the original sent it: without the
+// leading /dev/ of a block device (vda, mapper/vg-home); an NFS export or
+// tmpfs as it is.
+func deviceName(source string) string {
+	return strings.TrimPrefix(source, "/dev/")
 }
 
 func (d Disk) statTimeout() time.Duration {
@@ -147,27 +181,158 @@ func (d Disk) statTimeout() time.Duration {
 	return 5 * time.Second
 }
 
-// choose picks the mounts to report: the ones named, each of which must be a
-// mount point, or every real filesystem.
-func (d Disk) choose(env *collect.Env, mounts []Mount) ([]Mount, []error) {
-	if len(d.Mounts) == 0 {
-		return RealFilesystems(mounts), nil
+// diskTarget is one DISK document to make: a path to find the filesystem
+// of, or (AllMounts) a mount itself.
+type diskTarget struct {
+	name  string // the document's mount field: the path, or the mount point
+	path  bool   // name is a path to resolve, as df PATH does
+	named bool   // named with --mount: a failure is an error
+	mount Mount  // !path: the mount to report
+}
+
+// targets are what to report: every real filesystem, the paths named, or
+// the default paths.
+func (d Disk) targets(mounts []Mount) []diskTarget {
+	var out []diskTarget
+	if d.AllMounts {
+		for _, m := range RealFilesystems(mounts) {
+			out = append(out, diskTarget{name: m.MountPoint, mount: m})
+		}
+		return out
 	}
-	byPoint := map[string]Mount{}
-	for _, m := range mounts {
-		byPoint[m.MountPoint] = m // the last one mounted there is the visible one
+	paths, named := d.Mounts, true
+	if len(paths) == 0 {
+		paths, named = DefaultMounts, false
 	}
-	var out []Mount
-	var errs []error
-	for _, p := range d.Mounts {
-		m, ok := byPoint[filepath.Clean(p)]
-		if !ok {
-			errs = append(errs, fmt.Errorf("mount %s: not a mount point (not in %s)", p, mountinfoPath(env.Roots)))
+	seen := map[string]bool{}
+	for _, p := range paths {
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, diskTarget{name: p, path: true, named: named})
+		}
+	}
+	return out
+}
+
+// diskFound is what measure found of a target.
+type diskFound struct {
+	mount Mount
+	usage Usage
+	err   error
+}
+
+// measure finds the target's filesystem and statfs's it, giving up after
+// the stat timeout: neither a path's lookup nor statfs can be interrupted
+// (a hard NFS mount whose server is gone hangs both), so a hung one leaves
+// a goroutine behind until the process exits.
+func (d Disk) measure(ctx context.Context, env *collect.Env, mounts []Mount, t diskTarget) diskFound {
+	statfs, timeout := d.statfs, d.statTimeout()
+	if statfs == nil {
+		statfs = unix.Statfs
+	}
+	ch := make(chan diskFound, 1)
+	path := env.Roots.HostPath(t.name) // as named, for the timeout's message
+	go func() {
+		f, path := diskFound{mount: t.mount}, path
+		if t.path {
+			resolved, err := ResolveIn(env.Roots.Root, t.name)
+			if errors.Is(err, fs.ErrNotExist) {
+				err = fmt.Errorf("does not exist (%w)", err)
+			}
+			if err != nil {
+				ch <- diskFound{err: err}
+				return
+			}
+			m, ok := HoldingMount(mounts, resolved)
+			if !ok {
+				ch <- diskFound{err: fmt.Errorf("no mount of %s holds %s", mountinfoPath(env.Roots), resolved)}
+				return
+			}
+			f.mount, path = m, env.Roots.HostPath(resolved)
+		}
+		var s unix.Statfs_t
+		if err := statfs(path, &s); err != nil {
+			f.err = fmt.Errorf("statfs %s: %w", path, err)
+		} else {
+			f.usage = UsageFromStatfs(&s)
+		}
+		ch <- f
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case f := <-ch:
+		return f
+	case <-timer.C:
+		return diskFound{err: fmt.Errorf("statfs %s: no answer in %s (hung network filesystem?)", path, timeout)}
+	case <-ctx.Done():
+		return diskFound{err: fmt.Errorf("statfs %s: %w", path, ctx.Err())}
+	}
+}
+
+// ResolveIn resolves the symbolic links of the absolute path p as the
+// host sees it, its filesystem seen at root (HOST_ROOT): an absolute link
+// starts again at root, and ".." never leaves it. It returns the host's
+// path, or the error of the first part that cannot be looked up
+// (fs.ErrNotExist for a path that does not exist).
+func ResolveIn(root, p string) (string, error) {
+	const maxLinks = 40 // as the kernel's ELOOP
+	rest := strings.Split(filepath.Clean("/"+p), "/")
+	cur, links := "/", 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur)
 			continue
 		}
-		out = append(out, m)
+		next := filepath.Join(cur, c)
+		fi, err := os.Lstat(filepath.Join(root, next))
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		if links++; links > maxLinks {
+			return "", &fs.PathError{Op: "resolve", Path: p, Err: unix.ELOOP}
+		}
+		target, err := os.Readlink(filepath.Join(root, next))
+		if err != nil {
+			return "", err
+		}
+		if filepath.IsAbs(target) {
+			cur = "/"
+		}
+		rest = append(strings.Split(target, "/"), rest...)
 	}
-	return out, errs
+	return cur, nil
+}
+
+// HoldingMount is the mount that holds the host path p (symbolic links
+// resolved), as df finds it: the one whose mount point is the longest
+// prefix of p, the last one mounted there when several are (the visible
+// one).
+func HoldingMount(mounts []Mount, p string) (Mount, bool) {
+	best := -1
+	for i, m := range mounts {
+		mp := m.MountPoint
+		if mp != "/" && p != mp && !strings.HasPrefix(p, mp+"/") {
+			continue
+		}
+		if best < 0 || len(mp) >= len(mounts[best].MountPoint) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Mount{}, false
+	}
+	return mounts[best], true
 }
 
 // pseudoFS are filesystem types that hold no user data worth a DISK document.
@@ -266,38 +431,5 @@ func UsageFromStatfs(s *unix.Statfs_t) Usage {
 		Total: s.Blocks * bs,
 		Used:  (s.Blocks - s.Bfree) * bs,
 		Free:  s.Bavail * bs,
-	}
-}
-
-// usage runs statfs and gives up after the timeout: the call itself cannot
-// be interrupted, so a hung mount leaves one goroutine behind until the
-// process exits.
-func (d Disk) usage(ctx context.Context, path string) (Usage, error) {
-	statfs, timeout := d.statfs, d.statTimeout()
-	if statfs == nil {
-		statfs = unix.Statfs
-	}
-	type result struct {
-		u   Usage
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		var s unix.Statfs_t
-		if err := statfs(path, &s); err != nil {
-			ch <- result{err: fmt.Errorf("statfs %s: %w", path, err)}
-			return
-		}
-		ch <- result{u: UsageFromStatfs(&s)}
-	}()
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case r := <-ch:
-		return r.u, r.err
-	case <-t.C:
-		return Usage{}, fmt.Errorf("statfs %s: no answer in %s (hung network filesystem?)", path, timeout)
-	case <-ctx.Done():
-		return Usage{}, fmt.Errorf("statfs %s: %w", path, ctx.Err())
 	}
 }

@@ -66,10 +66,11 @@ func TestMemErrorsInsteadOfZeros(t *testing.T) {
 	checkErr(t, err, "MemTotal is 0")
 }
 
-func TestDiskOnFixture(t *testing.T) {
+// --all-mounts: every real filesystem of the fixture's mount table.
+func TestDiskAllMountsOnFixture(t *testing.T) {
 	env, dir, logs := fixtureHost(t)
 	ctx := context.Background()
-	d := Disk{}
+	d := Disk{AllMounts: true}
 	res, err := collect.Gather(ctx, d, env, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +90,15 @@ func TestDiskOnFixture(t *testing.T) {
 	}
 	if got := strings.Join(mounts, ","); got != "/,/boot,/data,/eos,/home,/mnt/usb disk,/scratch" {
 		t.Errorf("mounts %s", got)
+	}
+	var devices []string
+	for _, doc := range res.Docs {
+		dev, _ := doc.Fields.Get("device")
+		devices = append(devices, dev.(string))
+	}
+	// As the original sent them: no /dev/ before a block device.
+	if got := strings.Join(devices, ","); got != "nvme0n1p2,nvme0n1p1,mapper/vg0-data,eosxd,nfs01.af.example.org:/export/home,sdc1,sdb1" {
+		t.Errorf("devices %s", got)
 	}
 
 	// Second run: 10 s later, /data's dm-0 read 100 sectors in 4 reads and
@@ -160,26 +170,12 @@ func TestDiskOnFixture(t *testing.T) {
 	}
 }
 
-func TestDiskChosenMounts(t *testing.T) {
-	env, _, _ := fixtureHost(t)
-	d := Disk{Mounts: []string{"/data/", "/nonexistent", "/srv/projects"}}
-	res, err := collect.Gather(context.Background(), d, env, nil)
-	// /nonexistent is an error for itself only; the others still come.
-	checkErr(t, err, "mount /nonexistent: not a mount point")
-	if len(res.Docs) != 2 {
-		t.Fatalf("got %d documents, want 2 (/data and /srv/projects)", len(res.Docs))
-	}
-	if m, _ := res.Docs[0].Fields.Get("mount"); m != "/data" {
-		t.Errorf("first mount %v, want /data (cleaned)", m)
-	}
-}
-
 func TestDiskStatfsFailureIsPerMount(t *testing.T) {
 	env, dir, _ := fixtureHost(t)
 	if err := os.RemoveAll(filepath.Join(dir, "root", "scratch")); err != nil {
 		t.Fatal(err)
 	}
-	res, err := collect.Gather(context.Background(), Disk{}, env, nil)
+	res, err := collect.Gather(context.Background(), Disk{AllMounts: true}, env, nil)
 	checkErr(t, err, "mount /scratch: statfs "+filepath.Join(dir, "root", "scratch"))
 	if len(res.Docs) != 6 {
 		t.Errorf("got %d documents, want the 6 other mounts", len(res.Docs))
@@ -309,7 +305,7 @@ func TestDiskHungStatfs(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	hung := filepath.Join(dir, "root", "home")
-	d := Disk{StatTimeout: 20 * time.Millisecond, statfs: func(path string, s *unix.Statfs_t) error {
+	d := Disk{AllMounts: true, StatTimeout: 20 * time.Millisecond, statfs: func(path string, s *unix.Statfs_t) error {
 		if path == hung {
 			<-release
 		}
@@ -334,8 +330,12 @@ func TestDiskPermissionDenied(t *testing.T) {
 		return unix.Statfs(path, s)
 	}
 	res, err := collect.Gather(context.Background(), Disk{statfs: statfs}, env, nil)
-	if err != nil || len(res.Docs) != 6 || !strings.Contains(logs.String(), "skipping a mount root cannot stat") {
-		t.Errorf("default mounts: %d documents, error %v, logs %s", len(res.Docs), err, logs)
+	if err != nil || len(res.Docs) != 2 || !strings.Contains(logs.String(), "skipping a mount root cannot stat") {
+		t.Errorf("default paths: %d documents, error %v, logs %s", len(res.Docs), err, logs)
+	}
+	res, err = collect.Gather(context.Background(), Disk{AllMounts: true, statfs: statfs}, env, nil)
+	if err != nil || len(res.Docs) != 6 {
+		t.Errorf("--all-mounts: %d documents, error %v", len(res.Docs), err)
 	}
 	_, err = collect.Gather(context.Background(), Disk{Mounts: []string{"/home"}, statfs: statfs}, env, nil)
 	checkErr(t, err, "mount /home: statfs "+denied+": permission denied")

@@ -43,3 +43,5 @@ func kubeFixtureToken(t *testing.T) string {
 func realKubectl(t *testing.T) string { t.Helper(); return kubefake.RealKubectl(t) }
 
 func kubePEM(der []byte) []byte { return kubefake.PEM(der) }
+
+func checkErr(t *testing.T, err error, want string) { t.Helper(); fixture.CheckErr(t, err, want) }

@@ -28,8 +28,13 @@ import (
 // "namespaces" there, so that a namespace that does not exist is told from
 // a hub with no users. Elsewhere it runs the host's kubectl with the
 // site's kubeconfig.
+//
+// With no hub named, it reports the original's two, jupyter-ml and
+// jupyter-coffea, each only where its namespace is known to exist: a
+// login node or cluster without one sends neither an error nor a false
+// zero for it.
 type Jupyter struct {
-	Hubs           []string `name:"jupyter" default:"jupyter-ml=af-jupyter/owner" placeholder:"KIND=NAMESPACE/LABEL" help:"A JupyterHub to report, as KIND=NAMESPACE/LABEL: a document of kind KIND whose users are the values of LABEL on the Pending and Running pods of NAMESPACE (repeatable; default ${default})."`
+	Hubs           []string `name:"jupyter" placeholder:"KIND=NAMESPACE/LABEL" help:"A JupyterHub to report, as KIND=NAMESPACE/LABEL: a document of kind KIND whose users are the values of LABEL on the Pending and Running pods of NAMESPACE (repeatable). Default: jupyter-ml=af-jupyter/owner and jupyter-coffea=coffea-casa/jhub_user, each skipped where its namespace does not exist; a hub named here whose namespace does not exist is an error."`
 	Kubeconfig     string   `name:"kubeconfig" type:"path" placeholder:"FILE" help:"kubeconfig for kubectl (default: as kubectl chooses, KUBECONFIG or ~/.kube/config). Given, or KUBECONFIG set, kubectl is used even inside a pod."`
 	Kubectl        string   `name:"kubectl" default:"kubectl" help:"The kubectl to run where afmc is not in a pod."`
 	ServiceAccount string   `name:"service-account-dir" default:"/var/run/secrets/kubernetes.io/serviceaccount" type:"path" help:"Inside a pod, where the service account's token and ca.crt are mounted."`
@@ -42,6 +47,26 @@ type Jupyter struct {
 const defaultServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 func (Jupyter) Name() string { return "jupyter" }
+
+// DefaultJupyterHubs are the hubs reported when none is named: the
+// original's -j always sent these two.
+var DefaultJupyterHubs = []string{"jupyter-ml=af-jupyter/owner", "jupyter-coffea=coffea-casa/jhub_user"}
+
+// hubs are the hubs to report, and whether they are the defaults.
+func (j Jupyter) hubs() ([]jupyterHub, bool, error) {
+	if len(j.Hubs) == 0 {
+		hubs, err := parseJupyterHubs(DefaultJupyterHubs)
+		return hubs, true, err
+	}
+	hubs, err := parseJupyterHubs(j.Hubs)
+	return hubs, false, err
+}
+
+// hubSkipped is why a default hub is not reported: its namespace is not
+// known to exist here.
+type hubSkipped struct{ reason string }
+
+func (e *hubSkipped) Error() string { return e.reason }
 
 // jupyterHub is one --jupyter value.
 type jupyterHub struct {
@@ -94,7 +119,7 @@ func parseJupyterHub(v string) (jupyterHub, error) {
 // Validate checks the hubs when the command line is read: a bad --jupyter
 // is a usage error.
 func (j *Jupyter) Validate() error {
-	_, err := parseJupyterHubs(j.Hubs)
+	_, _, err := j.hubs()
 	return err
 }
 
@@ -174,7 +199,7 @@ func (j Jupyter) Available(*collect.Env) error {
 }
 
 func (j Jupyter) Collect(ctx context.Context, env *collect.Env, _ json.RawMessage, emit collect.Emit) (json.RawMessage, error) {
-	hubs, err := parseJupyterHubs(j.Hubs)
+	hubs, defaults, err := j.hubs()
 	if err != nil {
 		return nil, err
 	}
@@ -214,11 +239,17 @@ func (j Jupyter) Collect(ctx context.Context, env *collect.Env, _ json.RawMessag
 	}
 	users := make([][]string, len(hubs))
 	errs := make([]error, len(hubs))
+	skipped := make([]bool, len(hubs))
 	var wg sync.WaitGroup
 	for i, h := range hubs {
 		wg.Go(func() {
-			users[i], errs[i] = jupyterUsers(hubCtx, env, lister, h, api, budget)
-			if errs[i] != nil {
+			users[i], errs[i] = jupyterUsers(hubCtx, env, lister, h, api, budget, defaults)
+			var skip *hubSkipped
+			switch {
+			case errors.As(errs[i], &skip):
+				env.Log.Info("jupyter: default hub not reported here", "hub", h.String(), "reason", skip.reason)
+				errs[i], skipped[i] = nil, true
+			case errs[i] != nil:
 				errs[i] = fmt.Errorf("hub %s: %w", h, errs[i])
 			}
 		})
@@ -226,7 +257,7 @@ func (j Jupyter) Collect(ctx context.Context, env *collect.Env, _ json.RawMessag
 	wg.Wait()
 
 	for i, h := range hubs {
-		if errs[i] != nil {
+		if errs[i] != nil || skipped[i] {
 			continue
 		}
 		d := document.New(h.Kind, env.Cluster, env.Now()).
@@ -252,8 +283,19 @@ func jupyterDeadline(ctx context.Context) (context.Context, context.CancelFunc) 
 
 // jupyterUsers lists one hub's users: each label value once, sorted. api
 // names where the pods come from, budget the time the hub had, for errors.
-func jupyterUsers(ctx context.Context, env *collect.Env, lister kube.Lister, h jupyterHub, api string, budget time.Duration) ([]string, error) {
+// A default hub (dflt) is reported only where its namespace is known to
+// exist (it has pods, or the namespace can be read): otherwise a
+// *hubSkipped says why not.
+func jupyterUsers(ctx context.Context, env *collect.Env, lister kube.Lister, h jupyterHub, api string, budget time.Duration, dflt bool) ([]string, error) {
 	pods, err := lister.ListPods(ctx, h.Namespace, h.Label)
+	var ke *kube.Error
+	if err != nil && dflt && errors.As(err, &ke) && (ke.Code == 403 || ke.Reason == "Forbidden") {
+		// No Role in a namespace that is not there: forbidden is what a
+		// namespace-bound account hears of a hub this cluster does not run.
+		if exists, nsErr := lister.NamespaceExists(ctx, h.Namespace); nsErr != nil || !exists {
+			return nil, &hubSkipped{fmt.Sprintf("%s may not list pods in namespace %s, and that namespace is not known to exist (name the hubs with --jupyter to make this an error)", lister.Who(), h.Namespace)}
+		}
+	}
 	if err != nil {
 		return nil, kube.Explain(err, api, h.Namespace, lister.Who(), budget)
 	}
@@ -262,9 +304,13 @@ func jupyterUsers(ctx context.Context, env *collect.Env, lister kube.Lister, h j
 		// error: tell a mistyped namespace from a hub nobody uses.
 		exists, err := lister.NamespaceExists(ctx, h.Namespace)
 		switch {
+		case err != nil && dflt:
+			return nil, &hubSkipped{fmt.Sprintf("no pods in namespace %s, and cannot tell whether it exists (allow get on namespaces to report an idle hub)", h.Namespace)}
 		case err != nil:
 			env.Log.Debug("jupyter: no pods, and cannot tell whether the namespace exists (allow get on namespaces to tell)",
 				"hub", h.Kind, "namespace", h.Namespace, "error", err)
+		case !exists && dflt:
+			return nil, &hubSkipped{fmt.Sprintf("namespace %s does not exist", h.Namespace)}
 		case !exists:
 			return nil, fmt.Errorf("namespace %s does not exist: %s lists no pods in it and answers 404 NotFound for the namespace", h.Namespace, api)
 		}

@@ -197,7 +197,15 @@ func (s SSH) utmpUsers(env *collect.Env, path string, users map[string]bool) err
 		return fmt.Errorf("reading utmp: %w", err)
 	}
 	defer f.Close()
+	// Only here, as `who` checks PIDs only for the system's utmp: wtmp's
+	// history is of sessions that ended by definition.
+	live := newLivePIDs(env)
 	_, err = ScanUtmp(f, func(r LoginRecord) error {
+		if r.Type == utUserProcess && !live.alive(r.PID) {
+			env.Log.Debug("ssh: utmp record of a process that no longer runs ignored, as who does",
+				"user", extcmd.Printable(r.User), "line", extcmd.Printable(r.Line), "pid", r.PID)
+			return nil
+		}
 		s.take(env, r, users)
 		return nil
 	})

@@ -38,7 +38,8 @@ func setHost(t *testing.T, path string, i int, host string) {
 }
 
 // sshHost is a host tree with var/run/utmp made from testdata/ssh/utmp.txt
-// (the mosh record's host restored) and an empty run/.
+// (the mosh record's host restored), a proc/ where every session's process
+// runs, and an empty run/.
 func sshHost(t *testing.T) (*collect.Env, *bytes.Buffer) {
 	t.Helper()
 	dir := t.TempDir()
@@ -48,11 +49,14 @@ func sshHost(t *testing.T) (*collect.Env, *bytes.Buffer) {
 		}
 	}
 	utmp := filepath.Join(dir, "var", "run", "utmp")
-	fixture.Utmp(t, filepath.Join("..", "..", "testdata", "ssh", "utmp.txt"), utmp)
+	dump := filepath.Join("..", "..", "testdata", "ssh", "utmp.txt")
+	fixture.Utmp(t, dump, utmp)
 	setHost(t, utmp, 4, "10.1.2.3 via mosh [12345]")
+	// Every session's process runs: proc/PID for each.
+	fixture.LiveSessions(t, dump, filepath.Join(dir, "proc"))
 	var logs bytes.Buffer
 	env := &collect.Env{
-		Roots:     collect.Roots{Var: filepath.Join(dir, "var"), Run: filepath.Join(dir, "run")},
+		Roots:     collect.Roots{Proc: filepath.Join(dir, "proc"), Var: filepath.Join(dir, "var"), Run: filepath.Join(dir, "run")},
 		Cluster:   "TEST-AF",
 		LoginNode: "login01.af.example.org",
 		Now:       func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) },

@@ -104,7 +104,7 @@ func (c *APIClient) ListPods(ctx context.Context, ns, label string) ([]Pod, erro
 			return nil, fmt.Errorf("more than %d pages of %d pods: giving up", kubeMaxPages, kubePageLimit)
 		}
 		body, err := c.get(ctx, path, q, kubeMetadataOnly, c.maxPage)
-		var ke *kubeError
+		var ke *Error
 		if errors.As(err, &ke) && ke.Code == http.StatusGone && q.Has("continue") && !restarted {
 			// The continue token expired (the list took minutes): start over once.
 			q.Del("continue")
@@ -131,7 +131,7 @@ func (c *APIClient) ListPods(ctx context.Context, ns, label string) ([]Pod, erro
 
 func (c *APIClient) NamespaceExists(ctx context.Context, ns string) (bool, error) {
 	_, err := c.get(ctx, "/api/v1/namespaces/"+url.PathEscape(ns), nil, "application/json", kubeMaxErrorBytes)
-	var ke *kubeError
+	var ke *Error
 	switch {
 	case err == nil:
 		return true, nil
@@ -141,7 +141,7 @@ func (c *APIClient) NamespaceExists(ctx context.Context, ns string) (bool, error
 	return false, err
 }
 
-// get reads one answer of the API: its body on 200, a *kubeError for an
+// get reads one answer of the API: its body on 200, a *Error for an
 // error status, or the transport's error.
 func (c *APIClient) get(ctx context.Context, path string, q url.Values, accept string, limit int64) ([]byte, error) {
 	u := c.base + path
@@ -175,8 +175,8 @@ func (c *APIClient) get(ctx context.Context, path string, q url.Values, accept s
 }
 
 // kubeStatusError reads the Status object the API sends with an error.
-func kubeStatusError(code int, body []byte) *kubeError {
-	e := &kubeError{Code: code, Reason: http.StatusText(code)}
+func kubeStatusError(code int, body []byte) *Error {
+	e := &Error{Code: code, Reason: http.StatusText(code)}
 	if gjson.ValidBytes(body) && gjson.GetBytes(body, "kind").String() == "Status" {
 		if r := gjson.GetBytes(body, "reason").String(); r != "" {
 			e.Reason = r

@@ -18,7 +18,7 @@ import (
 // is not there, an API that cannot be reached or did not answer in time.
 // api names where the pods were asked for; who, whose credentials.
 func Explain(err error, api, ns, who string, budget time.Duration) error {
-	var ke *kubeError
+	var ke *Error
 	if errors.As(err, &ke) {
 		switch {
 		case ke.Code == http.StatusUnauthorized || ke.Reason == "Unauthorized":

@@ -57,15 +57,15 @@ type Lister interface {
 	Who() string
 }
 
-// kubeError is an answer of the API other than success: its HTTP status
+// Error is an answer of the API other than success: its HTTP status
 // and the reason and message of its Status object.
-type kubeError struct {
+type Error struct {
 	Code    int    // 0 when kubectl did not say
 	Reason  string // Unauthorized, Forbidden, NotFound, Expired, ...
 	Message string
 }
 
-func (e *kubeError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Code != 0 {
 		fmt.Fprintf(&b, "%d ", e.Code)

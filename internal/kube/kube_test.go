@@ -226,7 +226,7 @@ func TestKubectlErrorLines(t *testing.T) {
 			t.Errorf("%q: line %q", tt.stderr, f.line)
 			continue
 		}
-		var ke *kubeError
+		var ke *Error
 		switch {
 		case tt.reason == "" && errors.As(err, &ke):
 			t.Errorf("%q: an API answer read where there is none: %v", tt.stderr, ke)

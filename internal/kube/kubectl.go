@@ -53,7 +53,7 @@ func (k Kubectl) ListPods(ctx context.Context, ns, label string) ([]Pod, error) 
 
 func (k Kubectl) NamespaceExists(ctx context.Context, ns string) (bool, error) {
 	_, err := k.run(ctx, kubeMaxErrorBytes, "get", "namespace", ns, "-o", "name")
-	var ke *kubeError
+	var ke *Error
 	switch {
 	case err == nil:
 		return true, nil
@@ -79,7 +79,7 @@ var kubectlServerError = sync.OnceValue(func() *regexp.Regexp {
 type kubectlFailure struct {
 	cmd  *extcmd.Error
 	line string
-	api  *kubeError // nil: kubectl did not print an answer of the API
+	api  *Error // nil: kubectl did not print an answer of the API
 }
 
 func (f *kubectlFailure) Error() string {
@@ -114,9 +114,9 @@ func kubectlError(err error) error {
 			f.line = l
 		}
 		if m := kubectlServerError().FindStringSubmatch(l); m != nil {
-			f.api = &kubeError{Reason: m[1], Message: m[2]}
+			f.api = &Error{Reason: m[1], Message: m[2]}
 			if m[3] != "" {
-				f.api = &kubeError{Code: http.StatusUnauthorized, Reason: "Unauthorized", Message: m[4]}
+				f.api = &Error{Code: http.StatusUnauthorized, Reason: "Unauthorized", Message: m[4]}
 			}
 			break
 		}
