@@ -59,24 +59,6 @@ type Budgeted interface {
 // Emit hands one document on: to stdout, the spool, or a test's slice.
 type Emit func(document.Document) error
 
-// Result is everything one collection produced, for callers that want it
-// whole (tests, small collectors' callers).
-type Result struct {
-	Docs  []document.Document
-	State json.RawMessage
-}
-
-// Gather runs c once and returns its documents and next state section.
-func Gather(ctx context.Context, c Collector, env *Env, prev json.RawMessage) (Result, error) {
-	var res Result
-	var err error
-	res.State, err = c.Collect(ctx, env, prev, func(d document.Document) error {
-		res.Docs = append(res.Docs, d)
-		return nil
-	})
-	return res, err
-}
-
 // Env is what every collector may read about the run and the host.
 type Env struct {
 	Roots     Roots
@@ -131,4 +113,12 @@ func KindNames(cs []Collector, groups map[string][]string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// For is env as collector name sees it: its logs carry the collector as
+// an attribute (collector=name), so no message needs to name it.
+func (env *Env) For(name string) *Env {
+	e := *env
+	e.Log = env.Log.With("collector", name)
+	return &e
 }

@@ -12,6 +12,12 @@ import (
 	"github.com/atlas-af/afmc/document"
 )
 
+// Result is what a fake collector makes.
+type Result struct {
+	Docs  []document.Document
+	State json.RawMessage
+}
+
 // fake is a collector whose behaviour a test sets.
 type fake struct {
 	name    string

@@ -51,17 +51,18 @@ func Run(ctx context.Context, env *Env, cs []Collector, states map[string]json.R
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		r.out[i].Name = c.Name()
+		env := env.For(c.Name())
 		if err := c.Available(env); err != nil {
 			if skipUnavailable {
 				r.out[i].Skipped = err
-				env.Log.Info("skipping collector: its source is not on this host", "collector", c.Name(), "reason", err)
+				env.Log.Info("skipping collector: its source is not on this host", "reason", err)
 			} else {
 				r.out[i].Err = fmt.Errorf("collector %s: %w", c.Name(), err)
 			}
 			r.finish(i, nil, nil)
 			continue
 		}
-		wg.Go(func() { r.runOne(ctx, i, c, states[c.Name()], timeout) })
+		wg.Go(func() { r.runOne(ctx, env, i, c, states[c.Name()], timeout) })
 	}
 	wg.Wait()
 	return r.out
@@ -129,8 +130,8 @@ func (r *run) finish(i int, state json.RawMessage, err error) {
 			_ = r.pass(i, d)
 		}
 	case len(s.deltas) > 0:
-		r.env.Log.Warn("collector kept its previous state: its interval documents are left for the next run",
-			"collector", r.out[i].Name, "documents", len(s.deltas))
+		r.env.For(r.out[i].Name).Log.Warn("collector kept its previous state: its interval documents are left for the next run",
+			"documents", len(s.deltas))
 	}
 	s.deltas = nil
 	if s.sinkErr != nil {
@@ -138,7 +139,7 @@ func (r *run) finish(i int, state json.RawMessage, err error) {
 	}
 }
 
-func (r *run) runOne(ctx context.Context, i int, c Collector, prev json.RawMessage, timeout time.Duration) {
+func (r *run) runOne(ctx context.Context, env *Env, i int, c Collector, prev json.RawMessage, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	type done struct {
@@ -148,7 +149,7 @@ func (r *run) runOne(ctx context.Context, i int, c Collector, prev json.RawMessa
 	ch := make(chan done, 1) // buffered: an abandoned collector can still finish and exit
 	start := time.Now()
 	go func() {
-		state, err := c.Collect(ctx, r.env, prev, func(d document.Document) error { return r.emit(i, d) })
+		state, err := c.Collect(ctx, env, prev, func(d document.Document) error { return r.emit(i, d) })
 		ch <- done{state, err}
 	}()
 	var d done
@@ -165,5 +166,5 @@ func (r *run) runOne(ctx context.Context, i int, c Collector, prev json.RawMessa
 	r.out[i].Took = took
 	r.mu.Unlock()
 	r.finish(i, d.state, d.err)
-	r.env.Log.Debug("collector finished", "collector", c.Name(), "took", took, "error", d.err)
+	env.Log.Debug("collector finished", "took", took, "error", d.err)
 }

@@ -8,6 +8,7 @@ import (
 )
 
 func TestDocumentKeepsFieldOrder(t *testing.T) {
+	t.Parallel()
 	d := NewHost("NETWORK", "UC-AF", "login02.af.uchicago.edu", time.Unix(0, 0)).
 		Add("network", Object{{"interval", 300.064}, {"sent", uint64(6606414)}, {"received", uint64(11383868)}})
 	b, err := json.Marshal(d)
@@ -24,6 +25,7 @@ func TestDocumentKeepsFieldOrder(t *testing.T) {
 }
 
 func TestObjectSetAndGet(t *testing.T) {
+	t.Parallel()
 	o := Object{{"a", 1}}
 	o.Set("b", 2)
 	o.Set("a", 3)
@@ -36,6 +38,7 @@ func TestObjectSetAndGet(t *testing.T) {
 }
 
 func TestMarshalErrorNamesField(t *testing.T) {
+	t.Parallel()
 	_, err := json.Marshal(New("CPU", "c", time.Now()).Add("load", math.NaN()))
 	if err == nil || !contains(err.Error(), `field "load"`) {
 		t.Errorf("error %v does not name the field", err)
@@ -52,6 +55,7 @@ func contains(s, sub string) bool {
 }
 
 func TestFloatAlwaysHasAPoint(t *testing.T) {
+	t.Parallel()
 	for f, want := range map[Float]string{0: "0.0", 1: "1.0", 0.01: "0.01", 300.064: "300.064", 1e21: "1e+21", -2: "-2.0"} {
 		b, err := json.Marshal(f)
 		if err != nil || string(b) != want {
@@ -67,6 +71,7 @@ func TestFloatAlwaysHasAPoint(t *testing.T) {
 // type the collectors use and for strings with everything that needs
 // escaping.
 func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
 	strs := []string{"", "plain", "quote\"back\\slash", "ctl\x00\x01\x1f\x7f", "nl\n\r\t\b\f", "<script>&amp;", "bad\xff\xfeutf8", "line\u2028sep\u2029", "ünïcödé 雪", "\xc3"}
 	docs := []Document{
 		New("condorjob", "UC-AF", time.Unix(0, 0)).Add("users", "brosser").Add("state", "running").Add("Id", "174100.63").Add("Runtime", 177),

@@ -74,21 +74,6 @@ func (p *table) rankOf(d document.Document) int {
 	return len(p.rank)
 }
 
-// WriteNDJSON writes one compact JSON document per line.
-func WriteNDJSON(w io.Writer, docs []document.Document) error {
-	p := NDJSON(w)
-	for _, d := range docs {
-		b, err := json.Marshal(d)
-		if err != nil {
-			return fmt.Errorf("encoding %s document: %w", d.Kind(), err)
-		}
-		if err := p.Print(d, b); err != nil {
-			return err
-		}
-	}
-	return p.Close()
-}
-
 // commonKeys are shown once in the table's title instead of on every row.
 var commonKeys = map[string]bool{"kind": true, "cluster": true, "login_node": true}
 

@@ -2,6 +2,9 @@ package format
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 )
 
 func TestIBytes(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[uint64]string{0: "0B", 1023: "1023B", 1024: "1.0KiB", 1536: "1.5KiB", 25276026880: "23.5GiB", 1 << 60: "1.0EiB"} {
 		if got := IBytes(n); got != want {
 			t.Errorf("IBytes(%d) = %s, want %s", n, got, want)
@@ -20,6 +24,7 @@ func TestIBytes(t *testing.T) {
 }
 
 func TestWriteNDJSONAndTable(t *testing.T) {
+	t.Parallel()
 	at := time.Unix(0, 0)
 	docs := []document.Document{
 		document.NewHost("MEM", "UC-AF", "login01", at).Add("available", uint64(1<<30)).Add("total", uint64(2<<30)),
@@ -27,7 +32,7 @@ func TestWriteNDJSONAndTable(t *testing.T) {
 		document.NewHost("DISK", "UC-AF", "login01", at).Add("mount", "/data").Add("utilization", 0.25),
 	}
 	var nd bytes.Buffer
-	if err := WriteNDJSON(&nd, docs); err != nil {
+	if err := writeNDJSON(&nd, docs); err != nil {
 		t.Fatal(err)
 	}
 	if lines := strings.Split(strings.TrimSpace(nd.String()), "\n"); len(lines) != 3 || lines[0] != `{"kind":"MEM","cluster":"UC-AF","login_node":"login01","available":1073741824,"total":2147483648}` {
@@ -52,6 +57,7 @@ DISK     mount=/data  utilization=25.0%
 // cluster and node names) reach the table escaped: no control byte reaches
 // the terminal and no value forges a row or a field.
 func TestTableEscapesHostileStrings(t *testing.T) {
+	t.Parallel()
 	hostile := map[string]string{
 		"newline":        "/data\nDISK     mount=/forged",
 		"carriage":       "/data\rMEM  available=0B",
@@ -117,6 +123,7 @@ func TestTableEscapesHostileStrings(t *testing.T) {
 }
 
 func TestPrintable(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"":               "",
 		"/data":          "/data",
@@ -141,6 +148,7 @@ func TestPrintable(t *testing.T) {
 // Collectors' documents arrive interleaved; the table puts its rows in the
 // order of the collectors, each collector's own order kept.
 func TestTableOrdersRowsByCollector(t *testing.T) {
+	t.Parallel()
 	at := time.Unix(0, 0)
 	doc := func(collector, kind string, seq int) document.Document {
 		d := document.New(kind, "C", at).Add("seq", seq)
@@ -165,4 +173,19 @@ func TestTableOrdersRowsByCollector(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("rows %q, want %q", got, want)
 	}
+}
+
+// writeNDJSON writes one compact JSON document per line.
+func writeNDJSON(w io.Writer, docs []document.Document) error {
+	p := NDJSON(w)
+	for _, d := range docs {
+		b, err := json.Marshal(d)
+		if err != nil {
+			return fmt.Errorf("encoding %s document: %w", d.Kind(), err)
+		}
+		if err := p.Print(d, b); err != nil {
+			return err
+		}
+	}
+	return p.Close()
 }

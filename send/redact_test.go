@@ -68,6 +68,7 @@ func leaks(text, token string) string {
 }
 
 func TestRedactEveryFragment(t *testing.T) {
+	t.Parallel()
 	tokens := []string{
 		"Zq8vN3kPw7Rt2YhLmX4cB9dFs1G", // 27 characters, as the site's
 		testToken,                     // quotes, <&> and a backslash
@@ -92,6 +93,7 @@ func TestRedactEveryFragment(t *testing.T) {
 }
 
 func TestRedactKeepsTheRest(t *testing.T) {
+	t.Parallel()
 	r := newRedactor("Zq8vN3kPw7Rt2YhLmX4cB9dFs1G")
 	tests := []struct{ in, want string }{
 		{"no secret here", "no secret here"},
@@ -110,6 +112,7 @@ func TestRedactKeepsTheRest(t *testing.T) {
 }
 
 func TestCheckToken(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		token string
 		want  string // in the error; "" for none
@@ -138,6 +141,7 @@ func TestCheckToken(t *testing.T) {
 // An endpoint that refuses documents and echoes the request back, cut off
 // and re-escaped: no piece of the token may reach the log or LastFailure.
 func TestSendNeverLogsAPieceOfTheToken(t *testing.T) {
+	t.Parallel()
 	const token = "Zq8vN3kPw7Rt2YhLmX4cB9dFs1G"
 	for _, e := range escapings {
 		for _, cut := range []int{13, 57, 101, 180, 199, 230} {

@@ -1,7 +1,10 @@
 package spool
 
 import (
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/atlas-af/afmc/internal/logstashfake"
 	"github.com/atlas-af/afmc/internal/safedir"
@@ -38,4 +41,36 @@ func openDir(t testing.TB, path string) *safedir.Dir {
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
+}
+
+// WriteInbox stores items, fsynced, in a new inbox file in dir.
+func WriteInbox(dir string, items []send.Item, now time.Time) (string, error) {
+	for _, it := range items {
+		if err := checkDoc(it.Doc); err != nil {
+			return "", fmt.Errorf("inbox: %w", err)
+		}
+	}
+	b, err := NewInbox(dir, now)
+	if err != nil {
+		return "", err
+	}
+	for _, it := range items {
+		if err := b.Add(it); err != nil {
+			b.Abort()
+			return "", err
+		}
+	}
+	return b.Commit()
+}
+
+// Pending lists what is waiting to be sent, oldest first, as Items does,
+// with copies of the documents. It holds them all: for tests and small
+// spools.
+func (s *Spool) Pending(committed uint64) []send.Item {
+	var items []send.Item
+	for it := range s.Items(committed) {
+		it.Doc = slices.Clone(it.Doc)
+		items = append(items, it)
+	}
+	return items
 }

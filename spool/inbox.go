@@ -75,9 +75,6 @@ func (b *Inbox) Add(it send.Item) error {
 	return nil
 }
 
-// Len is the number of documents added.
-func (b *Inbox) Len() int { return b.n }
-
 // Commit makes the file durable under its name, which it returns.
 func (b *Inbox) Commit() (string, error) {
 	err := b.w.Flush()
@@ -106,26 +103,6 @@ func (b *Inbox) Abort() {
 	b.tmp.Close()
 	b.dir.Remove(b.tmpName)
 	b.dir.Close()
-}
-
-// WriteInbox stores items, fsynced, in a new inbox file in dir.
-func WriteInbox(dir string, items []send.Item, now time.Time) (string, error) {
-	for _, it := range items {
-		if err := checkDoc(it.Doc); err != nil {
-			return "", fmt.Errorf("inbox: %w", err)
-		}
-	}
-	b, err := NewInbox(dir, now)
-	if err != nil {
-		return "", err
-	}
-	for _, it := range items {
-		if err := b.Add(it); err != nil {
-			b.Abort()
-			return "", err
-		}
-	}
-	return b.Commit()
 }
 
 // mergeInbox moves the inbox files into the spool: appended (fsynced) first,

@@ -12,7 +12,6 @@ import (
 	"iter"
 	"log/slog"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -423,18 +422,6 @@ func (s *Spool) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.readErr
-}
-
-// Pending lists what is waiting to be sent, oldest first, as Items does,
-// with copies of the documents. It holds them all: for tests and small
-// spools.
-func (s *Spool) Pending(committed uint64) []send.Item {
-	var items []send.Item
-	for it := range s.Items(committed) {
-		it.Doc = slices.Clone(it.Doc)
-		items = append(items, it)
-	}
-	return items
 }
 
 // Waiting counts what Items would yield, reading the file.

@@ -19,6 +19,7 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // The hashes the dashboards already hold (the original collector's).
 func TestSaltedSHA256Vectors(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ salt, name, want string }{
 		{"", "brosser", "733160e9"},
 		{"", "mhank", "8a8b0ebe"},
@@ -31,6 +32,7 @@ func TestSaltedSHA256Vectors(t *testing.T) {
 }
 
 func TestObfuscateHost(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ prefix, host, domain, want string }{
 		{"atlas", "login02.af.uchicago.edu", "af.example", "atlas02.af.example"},
 		{"atlas", "gateway.bnl.gov", "x.org", "atlas.x.org"},
@@ -92,6 +94,7 @@ func field(d document.Document, key string) any {
 }
 
 func TestGroupFilter(t *testing.T) {
+	t.Parallel()
 	ns := &fakeNS{
 		gid:     map[string]string{"atlas": "5000"},
 		members: map[string][]string{"atlas": {"mhank", "rjacobse"}},
@@ -138,6 +141,7 @@ func TestGroupFilter(t *testing.T) {
 // A group that cannot be resolved drops what names users (neither
 // unfiltered nor a false zero) and says why; other documents pass.
 func TestGroupUnresolvable(t *testing.T) {
+	t.Parallel()
 	ns := &fakeNS{groupErr: errors.New("getent not found")}
 	st, err := New(Settings{Group: "atlas"}, "", "", ns, discard)
 	if err != nil {
@@ -157,6 +161,7 @@ func TestGroupUnresolvable(t *testing.T) {
 }
 
 func TestObfuscation(t *testing.T) {
+	t.Parallel()
 	st, err := New(Settings{ObfuscateUsers: true, UserHash: HashSHA256, ObfuscateHosts: "af.example", ObfuscateHostsPrefix: "atlas"},
 		"5tKC%>f&%#hg", "login02.af.uchicago.edu", nil, discard)
 	if err != nil {
@@ -198,6 +203,7 @@ func TestObfuscation(t *testing.T) {
 // Through the machine's own name service: the step agrees with what
 // /etc/passwd and /etc/group say (this machine's nsswitch reads files).
 func TestGetentAgreesWithFiles(t *testing.T) {
+	t.Parallel()
 	groups := readDB(t, "/etc/group", 4)
 	passwd := readDB(t, "/etc/passwd", 7)
 	var all []string

@@ -149,7 +149,7 @@ func TestDiskCommand(t *testing.T) {
 		t.Errorf("defaults: exit %d, stderr %q, documents %s", r.code, r.stderr, mountsOf(r))
 	}
 	r = afmc(t, env, "collect", "disk", "--json", "-v")
-	if !strings.Contains(r.stderr, `msg="disk: default path does not exist here, skipped" mount=/scratch`) {
+	if !strings.Contains(r.stderr, `msg="disk: default path does not exist here, skipped" collector=disk mount=/scratch`) {
 		t.Errorf("-v: %s", r.stderr)
 	}
 	// Named, it is an error, for it alone.

@@ -132,7 +132,7 @@ func TestJupyterDefaultHubsEndToEnd(t *testing.T) {
 		t.Errorf("defaults, no coffea-casa: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = afmc(t, env, "collect", "--all", "--json", "-v")
-	if !strings.Contains(r.stderr, `msg="jupyter: default hub not reported here" hub="jupyter-coffea=coffea-casa/jhub_user" reason="namespace coffea-casa does not exist"`) ||
+	if !strings.Contains(r.stderr, `msg="jupyter: default hub not reported here" collector=jupyter hub="jupyter-coffea=coffea-casa/jhub_user" reason="namespace coffea-casa does not exist"`) ||
 		strings.Contains(r.stdout, "jupyter-coffea") || strings.Contains(r.stderr, "level=ERROR") {
 		t.Errorf("-v: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-af/afmc/internal/testrand"
 	"github.com/atlas-af/afmc/spool"
 )
 
@@ -40,8 +40,9 @@ type sink struct {
 	srv      *httptest.Server
 	mode     atomic.Int32
 	hungOnce sync.Once
-	hung     chan struct{} // closed when the first request hangs
-	release  chan struct{} // closed to free hung handlers
+	hung     chan struct{}  // closed when the first request hangs
+	release  chan struct{}  // closed to free hung handlers
+	rnd      *testrand.Rand // which requests sinkFlaky fails
 	mu       sync.Mutex
 	idle     *sync.Cond // signalled when a connection ends
 	conns    int        // open connections
@@ -55,7 +56,7 @@ func newSink(t *testing.T) *sink { return startSink(t, false) }
 func newTLSSink(t *testing.T) *sink { return startSink(t, true) }
 
 func startSink(t *testing.T, tls bool) *sink {
-	s := &sink{hung: make(chan struct{}), release: make(chan struct{})}
+	s := &sink{hung: make(chan struct{}), release: make(chan struct{}), rnd: testrand.New(t)}
 	s.idle = sync.NewCond(&s.mu)
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
 	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
@@ -124,7 +125,7 @@ func (s *sink) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	case sinkFlaky:
-		if rand.IntN(3) == 0 {
+		if s.rnd.IntN(3) == 0 {
 			http.Error(w, "flaky", http.StatusBadGateway)
 			return
 		}
@@ -392,7 +393,7 @@ func TestPostKillsLoseNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%4 != 0 { // every fourth run is left to finish
-			time.Sleep(time.Duration(rand.Int64N(int64(whole) * 2))) // where the kill lands, not synchronisation
+			time.Sleep(time.Duration(s.rnd.Int64N(int64(whole) * 2))) // where the kill lands, not synchronisation
 			cmd.Process.Kill()
 		}
 		cmd.Wait()

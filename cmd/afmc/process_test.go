@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/collect/host"
+	"github.com/atlas-af/afmc/internal/testrand"
 	"github.com/atlas-af/afmc/state"
 )
 
@@ -187,13 +187,14 @@ func TestKilledRunsLeaveReadableState(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	whole := time.Since(start)
+	rnd := testrand.New(t)
 	for i := 0; i < 40; i++ {
 		cmd := exec.Command(afmcBin, "collect", "host", "--json")
 		cmd.Env = envList(env)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rand.Int64N(int64(whole)))) // where the kill lands, not synchronisation
+		time.Sleep(time.Duration(rnd.Int64N(int64(whole)))) // where the kill lands, not synchronisation
 		cmd.Process.Kill()
 		cmd.Wait()
 

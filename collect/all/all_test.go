@@ -9,6 +9,7 @@ import (
 )
 
 func TestSelect(t *testing.T) {
+	t.Parallel()
 	cs := Set{}.List()
 	names := func(cs []collect.Collector) string {
 		var s []string

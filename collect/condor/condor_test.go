@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/collecttest"
 	"github.com/atlas-af/afmc/document"
 )
 
@@ -164,7 +165,7 @@ func TestCondorCollect(t *testing.T) {
 		"history.out": condorFixture(t, "history-1.json"),
 	})
 	env, _ := condorEnv(serverTime + 100)
-	res, err := collect.Gather(context.Background(), testCondor(dir), env, nil)
+	res, err := collecttest.Gather(context.Background(), testCondor(dir), env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestCondorQueuesAndOwners(t *testing.T) {
 	c.Queues = []string{"all", short}
 	c.ExcludeOwner = []string{"atlas-coffea", `odd"na\me`}
 	env, _ := condorEnv(serverTime + 100)
-	res, err := collect.Gather(context.Background(), c, env, nil)
+	res, err := collecttest.Gather(context.Background(), c, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +289,7 @@ func TestCondorEmptyAndFailedOutput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := fakeCondor(t, tt.files)
 			env, _ := condorEnv(serverTime + 100)
-			res, err := collect.Gather(context.Background(), testCondor(dir), env, nil)
+			res, err := collecttest.Gather(context.Background(), testCondor(dir), env, nil)
 			equalLines(t, lines(t, res.Docs), tt.want)
 			switch {
 			case tt.wantErr == "" && err != nil:
@@ -314,7 +315,7 @@ func TestCondorTimeoutKillsAHungCall(t *testing.T) {
 			c.Timeout = 300 * time.Millisecond
 			env, _ := condorEnv(serverTime + 100)
 			start := time.Now()
-			res, err := collect.Gather(context.Background(), c, env, nil)
+			res, err := collecttest.Gather(context.Background(), c, env, nil)
 			if took := time.Since(start); took > 5*time.Second {
 				t.Errorf("took %s: the hung call was not killed at --condor-timeout", took)
 			}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/collecttest"
 )
 
 // hrec is one condor_history record.
@@ -53,7 +53,7 @@ func historyRun(t *testing.T, now int64, prev json.RawMessage, history string) (
 	t.Helper()
 	dir := fakeCondor(t, map[string]string{"history.out": history})
 	env, logBuf := condorEnv(now)
-	res, err := collect.Gather(context.Background(), testCondor(dir), env, prev)
+	res, err := collecttest.Gather(context.Background(), testCondor(dir), env, prev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +83,7 @@ func wantIDs(t *testing.T, step string, got []string, want ...string) {
 // runs): a late run misses nothing, nothing is sent twice, and records
 // written out of order or within the checkpoint's second still go once.
 func TestCondorHistoryAcrossRuns(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	old := []hrec{
 		{"schedd01", 90, "alice", T - 30, 0},
@@ -138,6 +139,7 @@ func TestCondorHistoryAcrossRuns(t *testing.T) {
 // from the same checkpoint and sends the same finished jobs again (the
 // documents of the failed run were withheld).
 func TestCondorHistoryFailedSaveResends(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	_, prev, _, _ := historyRun(t, T, nil, historyOut(hrec{"schedd01", 1, "alice", T - 10, 0}))
 	history := historyOut(hrec{"schedd01", 3, "bob", T + 200, 0}, hrec{"schedd01", 2, "bob", T + 100, 0}, hrec{"schedd01", 1, "alice", T - 10, 0})
@@ -148,6 +150,7 @@ func TestCondorHistoryFailedSaveResends(t *testing.T) {
 }
 
 func TestCondorHistoryRotatedCheckpoint(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	prev := json.RawMessage(fmt.Sprintf(`{"scanned": %d, "schedds": {
 		"schedd01.af.example.org": {"done": %d, "newest": "schedd01.af.example.org#50.0#1699990000", "recent": {"schedd01.af.example.org#50.0#1699990000": %d}},
@@ -184,6 +187,7 @@ func TestCondorHistoryRotatedCheckpoint(t *testing.T) {
 }
 
 func TestCondorHistoryUntrustedState(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	for _, tt := range []struct {
 		name, prev, wantLog string
@@ -212,6 +216,7 @@ func TestCondorHistoryUntrustedState(t *testing.T) {
 
 // A history without GlobalJobId (one schedd): jobs are told apart by id.
 func TestCondorHistoryWithoutGlobalJobID(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	out := "[\n{\n  \"ClusterId\": 7,\n  \"JobFinishedHookDone\": " + fmt.Sprint(T-5) + ",\n  \"JobStatus\": 4,\n  \"Owner\": \"alice\",\n  \"ProcId\": 1\n}\n]\n"
 	ids, state, _, _ := historyRun(t, T, nil, out)
@@ -222,6 +227,7 @@ func TestCondorHistoryWithoutGlobalJobID(t *testing.T) {
 
 // The fixture history file is the one the end-to-end test uses too.
 func TestCondorHistoryFixtureIsNewestFirst(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "condor", "history-1.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +248,7 @@ func TestCondorHistoryFixtureIsNewestFirst(t *testing.T) {
 // history fails moves no checkpoint, so the next run sends its jobs and
 // the others' again, none lost.
 func TestCondorHistoryGlobal(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	files := map[string]string{
 		"status.out":                          "schedd01.af.example.org\nschedd02.af.example.org\n",
@@ -252,7 +259,7 @@ func TestCondorHistoryGlobal(t *testing.T) {
 	c := testCondor(dir)
 	c.Global = true
 	env, _ := condorEnv(T + 100)
-	res, err := collect.Gather(context.Background(), c, env, nil)
+	res, err := collecttest.Gather(context.Background(), c, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,13 +289,13 @@ func TestCondorHistoryGlobal(t *testing.T) {
 	// step goes out (its documents are deltas without a state).
 	os.WriteFile(filepath.Join(dir, "history@schedd02.af.example.org.exit"), []byte("1"), 0o644)
 	os.WriteFile(filepath.Join(dir, "history@schedd01.af.example.org.out"), []byte(historyOut(hrec{"schedd01", 11, "alice", T + 50, 0}, hrec{"schedd01", 10, "alice", T - 30, 0})), 0o644)
-	res2, err := collect.Gather(context.Background(), c, env, res.State)
+	res2, err := collecttest.Gather(context.Background(), c, env, res.State)
 	if err == nil || !strings.Contains(err.Error(), "finished jobs") || res2.State != nil {
 		t.Errorf("a failing schedd: error %v, state %s", err, res2.State)
 	}
 	// A pool with no schedd to ask is an error that says why.
 	os.WriteFile(filepath.Join(dir, "status.out"), nil, 0o644)
-	if _, err := collect.Gather(context.Background(), c, env, res.State); err == nil || !strings.Contains(err.Error(), "lists no schedd") {
+	if _, err := collecttest.Gather(context.Background(), c, env, res.State); err == nil || !strings.Contains(err.Error(), "lists no schedd") {
 		t.Errorf("no schedd: %v", err)
 	}
 }

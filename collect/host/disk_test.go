@@ -15,10 +15,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/collecttest"
 )
 
 // diskDocs is each DISK or DISKIO document as "mount device".
-func diskDocs(t *testing.T, res collect.Result, kind string) []string {
+func diskDocs(t *testing.T, res collecttest.Result, kind string) []string {
 	t.Helper()
 	var out []string
 	for _, d := range res.Docs {
@@ -99,7 +100,7 @@ func TestDiskPaths(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t, env.Roots.Root)
 			}
-			res, err := collect.Gather(context.Background(), Disk{Mounts: tt.mounts}, env, nil)
+			res, err := collecttest.Gather(context.Background(), Disk{Mounts: tt.mounts}, env, nil)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("error %v", err)
@@ -134,7 +135,7 @@ func symlink(t *testing.T, target, link string) {
 // for NFS), with the device named as DISK names it.
 func TestDiskIOOfDefaultPaths(t *testing.T) {
 	env, dir, _ := fixtureHost(t)
-	res, err := collect.Gather(context.Background(), Disk{}, env, nil)
+	res, err := collecttest.Gather(context.Background(), Disk{}, env, nil)
 	if err != nil || len(diskDocs(t, res, "DISKIO")) != 0 {
 		t.Fatalf("first run: %v, DISKIO %v", err, diskDocs(t, res, "DISKIO"))
 	}
@@ -143,7 +144,7 @@ func TestDiskIOOfDefaultPaths(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "proc", "diskstats"), strings.Replace(string(b),
 		"253       0 dm-0 50512 0 3910244 29338 160122 0 12810944",
 		"253       0 dm-0 50516 0 3910344 29338 160123 0 12810952", 1))
-	res, err = collect.Gather(context.Background(), Disk{}, env, res.State)
+	res, err = collecttest.Gather(context.Background(), Disk{}, env, res.State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +309,7 @@ func TestDiskAgreesWithDF(t *testing.T) {
 			if before, ok = realDF(t, p); !ok {
 				break
 			}
-			res, err := collect.Gather(context.Background(), Disk{Mounts: []string{p}}, env, nil)
+			res, err := collecttest.Gather(context.Background(), Disk{Mounts: []string{p}}, env, nil)
 			if err != nil || len(res.Docs) != 1 {
 				t.Fatalf("%s: %v, %d documents", p, err, len(res.Docs))
 			}
@@ -370,7 +371,7 @@ func TestDiskStatfsOfThePath(t *testing.T) {
 		asked = append(asked, strings.TrimPrefix(path, env.Roots.Root))
 		return unix.Statfs(path, s)
 	}
-	if _, err := collect.Gather(context.Background(), Disk{Mounts: []string{"/data/deep"}, statfs: statfs}, env, nil); err != nil {
+	if _, err := collecttest.Gather(context.Background(), Disk{Mounts: []string{"/data/deep"}, statfs: statfs}, env, nil); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(asked, ",") != "/data/deep" {

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/collecttest"
 	"github.com/atlas-af/afmc/document"
 )
 
@@ -27,7 +27,7 @@ func docJSON(t *testing.T, d document.Document) string {
 func TestCPUAndMemOnFixture(t *testing.T) {
 	env, _, _ := fixtureHost(t)
 	ctx := context.Background()
-	res, err := collect.Gather(ctx, CPU{}, env, nil)
+	res, err := collecttest.Gather(ctx, CPU{}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestCPUAndMemOnFixture(t *testing.T) {
 	// An idle host: the load is still a float, as the dashboards' index
 	// mapping expects.
 	writeFile(t, filepath.Join(env.Roots.Proc, "loadavg"), "0.00 0.00 0.00 1/80 100\n")
-	res, err = collect.Gather(ctx, CPU{}, env, nil)
+	res, err = collecttest.Gather(ctx, CPU{}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestCPUAndMemOnFixture(t *testing.T) {
 		t.Errorf("idle CPU: %s", got)
 	}
 
-	res, err = collect.Gather(ctx, Mem{}, env, nil)
+	res, err = collecttest.Gather(ctx, Mem{}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +58,11 @@ func TestMemErrorsInsteadOfZeros(t *testing.T) {
 	env, dir, _ := fixtureHost(t)
 	ctx := context.Background()
 	os.Remove(filepath.Join(dir, "proc", "meminfo"))
-	_, err := collect.Gather(ctx, Mem{}, env, nil)
+	_, err := collecttest.Gather(ctx, Mem{}, env, nil)
 	checkErr(t, err, "reading memory info: open "+filepath.Join(dir, "proc", "meminfo"))
 
 	writeFile(t, filepath.Join(dir, "proc", "meminfo"), "MemTotal: 0 kB\nMemAvailable: 0 kB\n")
-	_, err = collect.Gather(ctx, Mem{}, env, nil)
+	_, err = collecttest.Gather(ctx, Mem{}, env, nil)
 	checkErr(t, err, "MemTotal is 0")
 }
 
@@ -71,7 +71,7 @@ func TestDiskAllMountsOnFixture(t *testing.T) {
 	env, dir, logs := fixtureHost(t)
 	ctx := context.Background()
 	d := Disk{AllMounts: true}
-	res, err := collect.Gather(ctx, d, env, nil)
+	res, err := collecttest.Gather(ctx, d, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestDiskAllMountsOnFixture(t *testing.T) {
 		"253       0 dm-0 50512 0 3910244 29338 160122 0 12810944",
 		"253       0 dm-0 50516 0 3910344 29338 160123 0 12810952", 1)
 	writeFile(t, filepath.Join(dir, "proc", "diskstats"), stats)
-	res2, err := collect.Gather(ctx, d, env, res.State)
+	res2, err := collecttest.Gather(ctx, d, env, res.State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestDiskAllMountsOnFixture(t *testing.T) {
 	// A counter going backwards (device re-created): no io, no negative delta.
 	writeFile(t, filepath.Join(dir, "proc", "uptime"), "86420.25 170020.00\n")
 	writeFile(t, filepath.Join(dir, "proc", "diskstats"), strings.Replace(stats, "dm-0 50516", "dm-0 16", 1))
-	res3, err := collect.Gather(ctx, d, env, res2.State)
+	res3, err := collecttest.Gather(ctx, d, env, res2.State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestDiskStatfsFailureIsPerMount(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "root", "scratch")); err != nil {
 		t.Fatal(err)
 	}
-	res, err := collect.Gather(context.Background(), Disk{AllMounts: true}, env, nil)
+	res, err := collecttest.Gather(context.Background(), Disk{AllMounts: true}, env, nil)
 	checkErr(t, err, "mount /scratch: statfs "+filepath.Join(dir, "root", "scratch"))
 	if len(res.Docs) != 6 {
 		t.Errorf("got %d documents, want the 6 other mounts", len(res.Docs))
@@ -224,7 +224,7 @@ func TestNetworkOnFixture(t *testing.T) {
 	env, dir, logs := fixtureHost(t)
 	ctx := context.Background()
 	n := Network{}
-	res, err := collect.Gather(ctx, n, env, nil)
+	res, err := collecttest.Gather(ctx, n, env, nil)
 	if err != nil || len(res.Docs) != 0 {
 		t.Fatalf("first run: %d docs, err %v; want a baseline only", len(res.Docs), err)
 	}
@@ -247,7 +247,7 @@ func TestNetworkOnFixture(t *testing.T) {
 	grown = strings.Replace(grown, "524288000  400000", "524288500  400000", 1)
 	grown = strings.Replace(grown, "lo: 918273645", "lo: 999999999", 1)
 	writeFile(t, filepath.Join(dir, "proc", "net", "dev"), grown)
-	res, err = collect.Gather(ctx, n, env, res.State)
+	res, err = collecttest.Gather(ctx, n, env, res.State)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestNetworkOnFixture(t *testing.T) {
 	}
 
 	// --interface chooses, with patterns; one that matches nothing is an error.
-	res, err = collect.Gather(ctx, Network{Interfaces: []string{"lo", "docker*"}}, env, nil)
+	res, err = collecttest.Gather(ctx, Network{Interfaces: []string{"lo", "docker*"}}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,13 +269,13 @@ func TestNetworkOnFixture(t *testing.T) {
 	if len(st.Interfaces) != 2 || st.Interfaces["docker0"].Sent != 7000000 {
 		t.Errorf("chosen interfaces %+v", st.Interfaces)
 	}
-	_, err = collect.Gather(ctx, Network{Interfaces: []string{"eth9"}}, env, nil)
+	_, err = collecttest.Gather(ctx, Network{Interfaces: []string{"eth9"}}, env, nil)
 	checkErr(t, err, `--interface "eth9" matches no interface`)
 
 	// No physical interface (a container's veth): every one but lo.
 	os.RemoveAll(filepath.Join(dir, "sys", "class", "net", "eth0", "device"))
 	os.RemoveAll(filepath.Join(dir, "sys", "class", "net", "eno2", "device"))
-	res, err = collect.Gather(ctx, n, env, nil)
+	res, err = collecttest.Gather(ctx, n, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,11 +290,11 @@ func TestNetworkBadInput(t *testing.T) {
 	env, dir, _ := fixtureHost(t)
 	ctx := context.Background()
 	writeFile(t, filepath.Join(dir, "proc", "net", "dev"), string(readFixture(t, "malformed/netdev-garbage")))
-	if _, err := collect.Gather(ctx, (Network{}), env, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "proc", "net", "dev")) {
+	if _, err := collecttest.Gather(ctx, (Network{}), env, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "proc", "net", "dev")) {
 		t.Errorf("garbage net/dev: error %v, want one naming the file", err)
 	}
 	os.Remove(filepath.Join(dir, "proc", "uptime"))
-	_, err := collect.Gather(ctx, Network{}, env, nil)
+	_, err := collecttest.Gather(ctx, Network{}, env, nil)
 	checkErr(t, err, "reading uptime")
 }
 
@@ -311,7 +311,7 @@ func TestDiskHungStatfs(t *testing.T) {
 		}
 		return unix.Statfs(path, s)
 	}}
-	res, err := collect.Gather(context.Background(), d, env, nil)
+	res, err := collecttest.Gather(context.Background(), d, env, nil)
 	checkErr(t, err, "mount /home: statfs "+hung+": no answer in 20ms (hung network filesystem?)")
 	if len(res.Docs) != 6 {
 		t.Errorf("got %d documents, want the 6 other mounts", len(res.Docs))
@@ -329,15 +329,15 @@ func TestDiskPermissionDenied(t *testing.T) {
 		}
 		return unix.Statfs(path, s)
 	}
-	res, err := collect.Gather(context.Background(), Disk{statfs: statfs}, env, nil)
+	res, err := collecttest.Gather(context.Background(), Disk{statfs: statfs}, env, nil)
 	if err != nil || len(res.Docs) != 2 || !strings.Contains(logs.String(), "skipping a mount root cannot stat") {
 		t.Errorf("default paths: %d documents, error %v, logs %s", len(res.Docs), err, logs)
 	}
-	res, err = collect.Gather(context.Background(), Disk{AllMounts: true, statfs: statfs}, env, nil)
+	res, err = collecttest.Gather(context.Background(), Disk{AllMounts: true, statfs: statfs}, env, nil)
 	if err != nil || len(res.Docs) != 6 {
 		t.Errorf("--all-mounts: %d documents, error %v", len(res.Docs), err)
 	}
-	_, err = collect.Gather(context.Background(), Disk{Mounts: []string{"/home"}, statfs: statfs}, env, nil)
+	_, err = collecttest.Gather(context.Background(), Disk{Mounts: []string{"/home"}, statfs: statfs}, env, nil)
 	checkErr(t, err, "mount /home: statfs "+denied+": permission denied")
 }
 

@@ -9,12 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/collecttest"
 )
 
 // Deltas near 2^64 on several interfaces: their sum wraps and must be
 // refused, not reported as a small or huge figure.
 func TestNetworkDeltaSumWraps(t *testing.T) {
+	t.Parallel()
 	clock := func(up float64) HostClock { return HostClock{BootID: "b1", Uptime: up} }
 	const top = math.MaxUint64
 	tests := []struct {
@@ -63,6 +64,7 @@ func TestNetworkDeltaSumWraps(t *testing.T) {
 // Through the collector: a wrapped sum sends nothing, logs why at info and
 // takes the new reading as the baseline, so the next interval counts again.
 func TestNetworkSumWrapIsNewBaseline(t *testing.T) {
+	t.Parallel()
 	env, dir, logs := fixtureHost(t)
 	ctx := context.Background()
 	netdev := filepath.Join(dir, "proc", "net", "dev")
@@ -74,7 +76,7 @@ func TestNetworkSumWrapIsNewBaseline(t *testing.T) {
 	high := strings.Replace(string(b), "eth0: 73810291827", "eth0: 18446744073709551000", 1)
 	high = strings.Replace(high, "eno2: 1048576000", "eno2: 18446744073709551000", 1)
 	writeFile(t, netdev, high)
-	res, err := collect.Gather(ctx, Network{}, env, nil)
+	res, err := collecttest.Gather(ctx, Network{}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,7 @@ func TestNetworkSumWrapIsNewBaseline(t *testing.T) {
 	}
 	prevRaw, _ := json.Marshal(prev)
 	logs.Reset()
-	res, err = collect.Gather(ctx, Network{}, env, prevRaw)
+	res, err = collecttest.Gather(ctx, Network{}, env, prevRaw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ func TestNetworkSumWrapIsNewBaseline(t *testing.T) {
 	// From that baseline, a little growth is counted again.
 	writeFile(t, filepath.Join(dir, "proc", "uptime"), "86700.25 170000.50\n")
 	writeFile(t, netdev, strings.Replace(high, "eth0: 18446744073709551000", "eth0: 18446744073709551100", 1))
-	res, err = collect.Gather(ctx, Network{}, env, res.State)
+	res, err = collecttest.Gather(ctx, Network{}, env, res.State)
 	if err != nil {
 		t.Fatal(err)
 	}

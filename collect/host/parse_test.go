@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseLoadAvg(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file    string
 		want    float64
@@ -29,6 +30,7 @@ func TestParseLoadAvg(t *testing.T) {
 }
 
 func TestParseMeminfo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file    string
 		want    Meminfo
@@ -51,6 +53,7 @@ func TestParseMeminfo(t *testing.T) {
 }
 
 func TestParseMountinfo(t *testing.T) {
+	t.Parallel()
 	mounts, err := ParseMountinfo(readFixture(t, "host/proc/1/mountinfo"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +90,7 @@ func TestParseMountinfo(t *testing.T) {
 }
 
 func TestUnescapeOctal(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		`/mnt/usb\040disk`: "/mnt/usb disk",
 		`/a\134b`:          `/a\b`,
@@ -102,6 +106,7 @@ func TestUnescapeOctal(t *testing.T) {
 }
 
 func TestRealFilesystems(t *testing.T) {
+	t.Parallel()
 	mounts, err := ParseMountinfo(readFixture(t, "host/proc/1/mountinfo"))
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +125,7 @@ func TestRealFilesystems(t *testing.T) {
 }
 
 func TestParseDiskstats(t *testing.T) {
+	t.Parallel()
 	stats, err := ParseDiskstats(readFixture(t, "host/proc/diskstats"))
 	if err != nil {
 		t.Fatal(err)
@@ -141,6 +147,7 @@ func TestParseDiskstats(t *testing.T) {
 }
 
 func TestParseUptime(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]float64{"86400.25 170000.50\n": 86400.25, "12 3": 12} {
 		got, err := ParseUptime([]byte(in))
 		if err != nil || got != want {

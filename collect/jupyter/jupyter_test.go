@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/collecttest"
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/internal/fixture"
 	"github.com/atlas-af/afmc/internal/kubefake"
@@ -60,7 +61,7 @@ func onLoginNode(t *testing.T, f *kubefake.API, token string, hubs ...string) Ju
 
 func gatherJSON(t *testing.T, j Jupyter, env *collect.Env) ([]string, error) {
 	t.Helper()
-	res, err := collect.Gather(t.Context(), j, env, nil)
+	res, err := collecttest.Gather(t.Context(), j, env, nil)
 	if res.State != nil {
 		t.Errorf("state %s: the jupyter collector keeps none", res.State)
 	}
@@ -462,7 +463,7 @@ func TestJupyterAvailable(t *testing.T) {
 	}
 	// Collect says the same as Available.
 	j = Jupyter{Hubs: []string{"jupyter-ml=af-jupyter/owner"}, Kubectl: "no-such-kubectl", getenv: func(string) string { return "" }}
-	if _, err := collect.Gather(t.Context(), j, env, nil); err == nil || !strings.Contains(err.Error(), "neither in a pod") {
+	if _, err := collecttest.Gather(t.Context(), j, env, nil); err == nil || !strings.Contains(err.Error(), "neither in a pod") {
 		t.Errorf("Collect without a source: %v", err)
 	}
 }
@@ -503,7 +504,7 @@ func TestJupyterDocumentShape(t *testing.T) {
 	f := newFakeAPI(t, kubeFixtureToken(t), "af-jupyter")
 	f.Set(func(c *kubefake.Config) { c.Namespaces["idle"] = nil })
 	env, _ := jupyterTestEnv()
-	res, err := collect.Gather(context.Background(), inCluster(t, f, "jupyter-idle=idle/owner"), env, nil)
+	res, err := collecttest.Gather(context.Background(), inCluster(t, f, "jupyter-idle=idle/owner"), env, nil)
 	if err != nil || len(res.Docs) != 1 {
 		t.Fatal(res, err)
 	}

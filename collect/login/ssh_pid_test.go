@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/collecttest"
 	"github.com/atlas-af/afmc/internal/fixture"
 )
 
@@ -41,7 +42,7 @@ func TestSSHSkipsEndedSessions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res, err := collect.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
+			res, err := collecttest.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +63,7 @@ func TestSSHSkipsEndedSessions(t *testing.T) {
 	if err := os.RemoveAll(env.Roots.Proc); err != nil {
 		t.Fatal(err)
 	}
-	res, err := collect.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
+	res, err := collecttest.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestSSHSkipsEndedSessions(t *testing.T) {
 	w := &wtmpLog{t: t, dump: filepath.Join(t.TempDir(), "wtmp.txt"), path: filepath.Join(env.Roots.Var, "log", "wtmp")}
 	w.login("shortlived", "pts/3", "2026-11-25T11:58:00")
 	w.logout("pts/3", "2026-11-25T11:59:00")
-	res, err = collect.Gather(context.Background(), SSH{Source: "utmp", History: true, HistorySince: 5 * time.Minute}, env, nil)
+	res, err = collecttest.Gather(context.Background(), SSH{Source: "utmp", History: true, HistorySince: 5 * time.Minute}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestSSHAgreesWithWhoOnEndedSessions(t *testing.T) {
 	utmp, dead := liveAndDeadUtmp(t, dir)
 	env, _ := sshHost(t)
 	env.Roots = collect.Roots{Proc: "/proc", Var: filepath.Join(dir, "var"), Run: filepath.Join(dir, "run")}
-	res, err := collect.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
+	res, err := collecttest.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

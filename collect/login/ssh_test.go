@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/collect/collecttest"
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/internal/fixture"
 )
@@ -65,7 +66,7 @@ func sshHost(t *testing.T) (*collect.Env, *bytes.Buffer) {
 	return env, &logs
 }
 
-func sshUsers(t *testing.T, res collect.Result) []string {
+func sshUsers(t *testing.T, res collecttest.Result) []string {
 	t.Helper()
 	if len(res.Docs) != 1 {
 		t.Fatalf("%d documents, want 1", len(res.Docs))
@@ -84,7 +85,7 @@ func sshUsers(t *testing.T, res collect.Result) []string {
 
 func TestSSHFromUtmp(t *testing.T) {
 	env, _ := sshHost(t)
-	res, err := collect.Gather(context.Background(), SSH{Source: "auto"}, env, nil)
+	res, err := collecttest.Gather(context.Background(), SSH{Source: "auto"}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestSSHFromUtmp(t *testing.T) {
 		t.Errorf("without history the document is a snapshot with no state")
 	}
 
-	res, err = collect.Gather(context.Background(), SSH{Source: "utmp", RemoteOnly: true}, env, nil)
+	res, err = collecttest.Gather(context.Background(), SSH{Source: "utmp", RemoteOnly: true}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestSSHAgreesWithWho(t *testing.T) {
 		fromWho = append(fromWho, u)
 	}
 	slices.Sort(fromWho)
-	res, err := collect.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
+	res, err := collecttest.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestSSHUtmpEdgeCases(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	res, err := collect.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
+	res, err := collecttest.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestSSHUtmpEdgeCases(t *testing.T) {
 	if err := os.WriteFile(utmp, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err = collect.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
+	res, err = collecttest.Gather(context.Background(), SSH{Source: "utmp"}, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestSSHSourceChoice(t *testing.T) {
 		if err := s.Available(env); err != nil {
 			t.Fatalf("%s: %v", tt.loginctl, err)
 		}
-		res, err := collect.Gather(context.Background(), s, env, nil)
+		res, err := collecttest.Gather(context.Background(), s, env, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.loginctl, err)
 		}
@@ -226,7 +227,7 @@ func TestSSHSourceChoice(t *testing.T) {
 		t.Errorf("the source is not logged: %s", logs)
 	}
 	// loginctl that cannot reach logind: the collector's error, with its words.
-	_, err = collect.Gather(context.Background(), SSH{Source: "logind", Loginctl: bin("loginctl-broken")}, env, nil)
+	_, err = collecttest.Gather(context.Background(), SSH{Source: "logind", Loginctl: bin("loginctl-broken")}, env, nil)
 	if err == nil || !strings.Contains(err.Error(), "Failed to connect to bus") {
 		t.Errorf("broken loginctl: %v", err)
 	}
@@ -325,7 +326,7 @@ func (r *runs) next(now string) []string {
 		r.t.Fatal(err)
 	}
 	r.env.Now = func() time.Time { return at }
-	res, err := collect.Gather(context.Background(), r.s, r.env, r.state)
+	res, err := collecttest.Gather(context.Background(), r.s, r.env, r.state)
 	if err != nil {
 		r.t.Fatalf("run at %s: %v", now, err)
 	}
@@ -442,7 +443,7 @@ func TestSSHHistory(t *testing.T) {
 // still go out, as a snapshot, and the position does not move.
 func TestSSHHistoryUnreadable(t *testing.T) {
 	env, _ := sshHost(t)
-	res, err := collect.Gather(context.Background(), SSH{Source: "utmp", History: true}, env, json.RawMessage(`{"wtmp":{"dev":1,"ino":2,"offset":384}}`))
+	res, err := collecttest.Gather(context.Background(), SSH{Source: "utmp", History: true}, env, json.RawMessage(`{"wtmp":{"dev":1,"ino":2,"offset":384}}`))
 	if err == nil || !strings.Contains(err.Error(), "login history") || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("error %v", err)
 	}

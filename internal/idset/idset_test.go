@@ -7,6 +7,7 @@ import (
 )
 
 func TestIDSetMatchesAMap(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		ids  func(r *rand.Rand) []uint64
@@ -60,6 +61,7 @@ func TestIDSetMatchesAMap(t *testing.T) {
 
 // The point of Set: a run's settled ids stay a few ranges.
 func TestIDSetStaysSmallForARun(t *testing.T) {
+	t.Parallel()
 	var s Set
 	// Four workers settling batches of 500 out of order.
 	for b := uint64(0); b < 400; b += 4 {

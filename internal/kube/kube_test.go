@@ -16,6 +16,7 @@ import (
 )
 
 func TestParsePodList(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("a", 64)
 	page := `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9","continue":"tok2"},"items":[
 	 {"metadata":{"name":"a","namespace":"ns","labels":{"owner":"alice","hub.jupyter.org/username":"alice.x"}},"status":{"phase":"Running"}},
@@ -66,6 +67,7 @@ func TestParsePodList(t *testing.T) {
 }
 
 func TestKubeNames(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		s                  string
 		value, key, namesp bool
@@ -118,6 +120,7 @@ func newTestAPIClient(t *testing.T, f *kubefake.API) *APIClient {
 }
 
 func TestAPIClientPages(t *testing.T) {
+	t.Parallel()
 	f := newFakeAPI(t, kubeFixtureToken(t), "af-jupyter")
 	c := newTestAPIClient(t, f)
 	pods, err := c.ListPods(t.Context(), "af-jupyter", "owner")
@@ -160,6 +163,7 @@ func TestAPIClientPages(t *testing.T) {
 }
 
 func TestAPIClientBounds(t *testing.T) {
+	t.Parallel()
 	f := newFakeAPI(t, kubeFixtureToken(t), "af-jupyter")
 	c := newTestAPIClient(t, f)
 	c.maxPage = 1000 // a page of three pods' metadata is more
@@ -181,6 +185,7 @@ func TestAPIClientBounds(t *testing.T) {
 }
 
 func TestServiceAccountFiles(t *testing.T) {
+	t.Parallel()
 	f := newFakeAPI(t, "x")
 	dir := kubeServiceAccountDir(t, f)
 	host, port := f.HostPort()
@@ -205,6 +210,7 @@ func TestServiceAccountFiles(t *testing.T) {
 }
 
 func TestKubectlErrorLines(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		stderr       string
 		line, reason string
