@@ -72,7 +72,7 @@ func TestSelfReport(t *testing.T) {
 	if c["cpu"].Outcome != "ok" || c["cpu"].Documents == nil || *c["cpu"].Documents != 1 || c["cpu"].Duration == nil {
 		t.Errorf("cpu: %+v", c["cpu"])
 	}
-	if c["disk"].Outcome != "error" || !strings.Contains(c["disk"].Error, "mount /nope: not a mount point") || *c["disk"].Documents != 1 {
+	if c["disk"].Outcome != "error" || !strings.Contains(c["disk"].Error, "mount /nope: does not exist") || *c["disk"].Documents != 1 {
 		t.Errorf("disk: %+v", c["disk"])
 	}
 	if c["condor"].Outcome != "skipped" || !strings.Contains(c["condor"].Reason, "condor_q") || c["condor"].Duration != nil {
