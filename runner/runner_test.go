@@ -7,17 +7,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/document"
+	"github.com/atlas-af/afmc/internal/logstashfake"
 	"github.com/atlas-af/afmc/send"
 	"github.com/atlas-af/afmc/spool"
 	"github.com/atlas-af/afmc/state"
@@ -42,28 +40,16 @@ func (s stub) Collect(_ context.Context, env *collect.Env, _ json.RawMessage, em
 	return state, emit(d)
 }
 
-// recordingSender is a sender to a loopback endpoint that accepts every
-// request; received lists the bodies it got.
+// recordingSender is a sender to the fake Logstash endpoint, which
+// accepts every request; received lists the documents it got.
 func recordingSender(t *testing.T) (sender *send.Sender, received func() []string) {
-	var mu sync.Mutex
-	var got []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, string(b))
-		mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
-	sender, err := send.NewSender(send.SenderConfig{URL: srv.URL, Token: "t"})
+	sk := logstashfake.New(t, nil)
+	sender, err := send.NewSender(send.SenderConfig{URL: sk.URL, Token: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(sender.Close)
-	return sender, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), got...)
-	}
+	return sender, sk.Docs
 }
 
 // When the state cannot be saved, the run's deltas would be counted again

@@ -5,22 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/atlas-af/afmc/internal/logstashfake"
 	"github.com/atlas-af/afmc/send"
 )
 
@@ -966,59 +964,47 @@ func TestSpoolRemovesStaleTempFiles(t *testing.T) {
 	}
 }
 
-// spoolSink answers 503 while failing is set, else records each document's
-// seq and answers 200.
+// spoolSink is the fake Logstash endpoint answering 503 while failing is
+// set; seqs reads back what it accepted.
 type spoolSink struct {
-	srv      *httptest.Server
-	failing  atomic.Bool
-	requests atomic.Int64
-	mu       sync.Mutex
-	got      map[int]int // seq → times delivered
-	bad      []string
+	*logstashfake.Sink
+	failing atomic.Bool
 }
 
 func newSpoolSink(t *testing.T) *spoolSink {
 	t.Helper()
-	k := &spoolSink{got: map[int]int{}}
-	k.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k.requests.Add(1)
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
+	k := &spoolSink{}
+	k.Sink = logstashfake.New(t, func(_ int64, w http.ResponseWriter, _ *http.Request, _ []json.RawMessage) bool {
 		if k.failing.Load() {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
-			return
+			return true
 		}
-		var docs []json.RawMessage
-		if len(body) > 0 && body[0] == '{' {
-			docs = []json.RawMessage{body}
-		} else if err := json.Unmarshal(body, &docs); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		k.mu.Lock()
-		defer k.mu.Unlock()
-		for _, d := range docs {
-			var v struct {
-				Seq       *int
-				Timestamp int64
-				Token     string
-			}
-			if err := json.Unmarshal(d, &v); err != nil || v.Seq == nil {
-				k.bad = append(k.bad, string(d))
-				continue
-			}
-			want := spoolItems(*v.Seq, 1)[0].CollectedAt.UnixMilli()
-			if v.Timestamp != want || v.Token != "tok" {
-				k.bad = append(k.bad, string(d))
-			}
-			k.got[*v.Seq]++
-		}
-	}))
-	t.Cleanup(k.srv.Close)
+		return false
+	})
 	return k
+}
+
+// seqs is how many times each document (by seq) was accepted, and the
+// documents without a seq, or with a timestamp or token not their own.
+func (k *spoolSink) seqs() (map[int]int, []string) {
+	got := map[int]int{}
+	var bad []string
+	for d, n := range k.Got() {
+		var v struct {
+			Seq       *int
+			Timestamp int64
+			Token     string
+		}
+		if err := json.Unmarshal([]byte(d), &v); err != nil || v.Seq == nil {
+			bad = append(bad, d)
+			continue
+		}
+		if want := spoolItems(*v.Seq, 1)[0].CollectedAt.UnixMilli(); v.Timestamp != want || v.Token != "tok" {
+			bad = append(bad, d)
+		}
+		got[*v.Seq] += n
+	}
+	return got, append(bad, k.BadMeta()...)
 }
 
 func TestSpoolEndToEndWithSender(t *testing.T) {
@@ -1028,7 +1014,7 @@ func TestSpoolEndToEndWithSender(t *testing.T) {
 			dir := t.TempDir()
 			k := newSpoolSink(t)
 			sender := newSender(t, send.SenderConfig{
-				URL:            k.srv.URL + "/",
+				URL:            k.URL + "/",
 				Token:          "tok",
 				Batch:          batch,
 				Concurrency:    4,
@@ -1046,7 +1032,7 @@ func TestSpoolEndToEndWithSender(t *testing.T) {
 			if st.Delivered != 0 || st.Rejected != 0 || st.Pending != n {
 				t.Fatalf("run 1 stats %+v, want all %d pending", st, n)
 			}
-			if k.requests.Load() == 0 {
+			if k.Requests() == 0 {
 				t.Fatal("run 1 sent nothing")
 			}
 			closeSpool(t, s)
@@ -1080,17 +1066,16 @@ func TestSpoolEndToEndWithSender(t *testing.T) {
 				t.Error("run 2: spool or acks file left after everything was delivered")
 			}
 
-			k.mu.Lock()
-			defer k.mu.Unlock()
+			got, bad := k.seqs()
 			for seq := range n {
-				if c := k.got[seq]; c != 1 {
+				if c := got[seq]; c != 1 {
 					t.Errorf("document %d delivered %d times, want once", seq, c)
 				}
 			}
-			if len(k.got) != n {
-				t.Errorf("sink got %d distinct documents, want %d", len(k.got), n)
+			if len(got) != n {
+				t.Errorf("sink got %d distinct documents, want %d", len(got), n)
 			}
-			for _, d := range k.bad {
+			for _, d := range bad {
 				t.Errorf("bad document (timestamp or token wrong): %s", d)
 			}
 
@@ -1109,7 +1094,7 @@ func TestSpoolEndToEndKilledMidway(t *testing.T) {
 	const n = 40
 	dir := t.TempDir()
 	k := newSpoolSink(t)
-	sender := newSender(t, send.SenderConfig{URL: k.srv.URL + "/", Token: "tok", Concurrency: 1, BackoffBase: time.Millisecond})
+	sender := newSender(t, send.SenderConfig{URL: k.URL + "/", Token: "tok", Concurrency: 1, BackoffBase: time.Millisecond})
 
 	s := openSpool(t, dir, 0, SpoolLimits{}, spoolBase, nil)
 	appendItems(t, s, spoolItems(0, n), 1)
@@ -1137,12 +1122,14 @@ func TestSpoolEndToEndKilledMidway(t *testing.T) {
 		t.Errorf("run 2 stats %+v, want %d delivered", st2, n-st.Delivered)
 	}
 	closeSpool(t, s)
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	got, bad := k.seqs()
 	for seq := range n {
-		if c := k.got[seq]; c != 1 {
+		if c := got[seq]; c != 1 {
 			t.Errorf("document %d delivered %d times, want once", seq, c)
 		}
+	}
+	for _, d := range bad {
+		t.Errorf("bad document or request: %s", d)
 	}
 }
 

@@ -67,7 +67,6 @@ func checkFreshSpool(t *testing.T, dir string, s *Spool) {
 // A spool.ndjson hard-linked to a file outside the state dir: a run that
 // took it would append to that file, and send what it holds.
 func TestSpoolHardLinkedIsSetAside(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	outside := filepath.Join(t.TempDir(), "outside")
 	planted := plantedSpool(t)
@@ -88,7 +87,6 @@ func TestSpoolHardLinkedIsSetAside(t *testing.T) {
 // A spool, acks or inbox file owned by another user: planted while the dir
 // was open to others, or left by a chown of the dir alone.
 func TestSpoolOfAnotherUserIsSetAside(t *testing.T) {
-	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, to give a file to another user (CI runs as root)")
 	}
@@ -118,7 +116,6 @@ func TestSpoolOfAnotherUserIsSetAside(t *testing.T) {
 // A file writable by group or others is refused as one of another user's
 // is, whoever owns it.
 func TestSpoolWritableByOthersIsSetAside(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, SpoolName)
 	mustWrite(t, path, plantedSpool(t))
@@ -133,7 +130,6 @@ func TestSpoolWritableByOthersIsSetAside(t *testing.T) {
 // refused while any other process holds it open for writing. The writer
 // here is a real process, holding the handle as a shell would.
 func TestSpoolHeldOpenByAWriterIsSetAside(t *testing.T) {
-	t.Parallel()
 	for _, name := range []string{SpoolName, AcksName, "spool.inbox-1-1.ndjson"} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -170,7 +166,6 @@ func TestSpoolHeldOpenByAWriterIsSetAside(t *testing.T) {
 // Nothing in the state dir is followed through a symbolic link: the file
 // it points at is neither read nor written, and the link is set aside.
 func TestSpoolSymlinksAreSetAside(t *testing.T) {
-	t.Parallel()
 	for _, name := range []string{SpoolName, AcksName, "spool.inbox-1-1.ndjson"} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()

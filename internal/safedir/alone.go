@@ -54,7 +54,9 @@ var ErrHeldOpen = errors.New("held open for writing by another process")
 // go on writing into it whatever its owner and mode are now. It asks the
 // kernel for a read lease, which is refused while anyone has the file open
 // for writing; where leases are off or not supported, it cannot tell and
-// opens as OpenFile does.
+// opens as OpenFile does. A child this process forks holds its open files
+// until it execs: open a file alone before starting programs, with no
+// handle of this process's own open for writing on it.
 func (d *Dir) OpenAlone(name string, flag int, perm fs.FileMode) (*os.File, error) {
 	f, err := d.OpenFile(name, os.O_RDONLY, 0)
 	switch {

@@ -80,7 +80,6 @@ func mustContain(t *testing.T, err error, is error, parts ...string) {
 }
 
 func TestDirMethods(t *testing.T) {
-	t.Parallel()
 	path := t.TempDir()
 	d, err := OpenDir(path)
 	if err != nil {
@@ -173,7 +172,6 @@ func TestDirMethods(t *testing.T) {
 // could go on writing into it whatever its owner and mode are now. The
 // writer is a real process; once it is gone the file reads.
 func TestOpenAloneRefusesAHeldFile(t *testing.T) {
-	t.Parallel()
 	path := t.TempDir()
 	d, err := OpenDir(path)
 	if err != nil {
@@ -215,7 +213,6 @@ func TestOpenAloneRefusesAHeldFile(t *testing.T) {
 // What a library opened by path (FdPath) is checked once open: a file
 // swapped in under the name since is refused, as is a second link.
 func TestCheckOpened(t *testing.T) {
-	t.Parallel()
 	path := t.TempDir()
 	d, err := OpenDir(path)
 	if err != nil {
