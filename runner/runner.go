@@ -4,6 +4,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,9 @@ type Report struct {
 	Dropped         int // dropped from the spool for its limits
 	Lost            int // neither delivered nor spooled (the spool was unusable)
 	PrintErr        error
+	// ConfigError is why sending stopped for something only a person
+	// can fix (see output.SendStats); "" when nothing did.
+	ConfigError string
 }
 
 // Undelivered tells whether anything collected or spooled did not reach
@@ -87,7 +91,7 @@ func Run(ctx context.Context, cfg Config) Report {
 	case FormatJSON:
 		p.print = output.NDJSON(cfg.Stdout)
 	case FormatTable:
-		p.print = output.Table(cfg.Stdout)
+		p.print = output.TableFor(cfg.Stdout, cfg.Env.Cluster, cfg.Users.LoginNode(cfg.Env.LoginNode))
 	}
 
 	store, sections := openState(ctx, cfg, &rep)
@@ -136,6 +140,9 @@ func Run(ctx context.Context, cfg Config) Report {
 			log.Error("collector failed", "error", o.Err)
 		}
 	}
+	if cfg.SkipUnavailable {
+		warnVanished(log, sections[runSection], outcomes)
+	}
 	p.finish()
 	if cfg.DryRun {
 		return rep
@@ -169,6 +176,7 @@ func Run(ctx context.Context, cfg Config) Report {
 		for _, o := range outcomes {
 			store.SetSection(o.Name, o.State)
 		}
+		store.SetSection(runSection, nextRunRecord(sections[runSection], outcomes, cfg.SkipUnavailable))
 		if err := store.Save(cfg.Env.Now()); err != nil {
 			rep.StateErr = err
 			log.Error("state not saved: this run's NETWORK, disk I/O, login history and finished jobs are not sent, the next run collects them again", "error", err)
@@ -245,13 +253,14 @@ func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, commit
 	rep.Dropped = spool.Dropped // at open, and for the bound once this run's documents were added
 	stats := cfg.Post.Sender.SendSeq(ctx, spool.Items(committed), spool.Ack)
 	rep.Delivered, rep.Rejected = rep.Delivered+stats.Delivered, rep.Rejected+stats.Rejected
+	rep.ConfigError = cmp.Or(rep.ConfigError, stats.ConfigError)
 	if err := spool.Err(); err != nil {
 		log.Error("reading the spool back", "error", err)
 	}
 	rep.Spooled += spool.Waiting(committed) // a void delta of this run is not waiting for anything
 	if rep.Spooled > 0 {
 		// The one line cron mails when the endpoint is down: say why.
-		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", stats.LastFailure)
+		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", cmp.Or(stats.ConfigError, stats.LastFailure))
 	}
 }
 
@@ -262,6 +271,7 @@ func deliverUnspooled(ctx context.Context, cfg Config, items []output.Item, rep 
 		items[i].ID = uint64(i + 1)
 	}
 	stats := cfg.Post.Sender.Send(ctx, items, nil)
+	rep.ConfigError = cmp.Or(rep.ConfigError, stats.ConfigError)
 	rep.Delivered += stats.Delivered
 	rep.Rejected += stats.Rejected
 	rep.Lost += stats.Pending
