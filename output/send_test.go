@@ -719,35 +719,68 @@ func TestSendRedirectLocationIsSafe(t *testing.T) {
 	}
 }
 
-// An endpoint that stops taking documents is named once, after
-// StallNotice, with the deadline the run retries until; one that takes
-// them is not.
+// An endpoint that stops taking documents is named once, StallNotice
+// after the last document it took, with the deadline the run retries
+// until; one that takes them is not. (Timers never fire early: the bound
+// below holds however loaded the machine.)
 func TestSendStallNotice(t *testing.T) {
-	for _, dead := range []bool{true, false} {
-		sk := newSink(t, func(_ int64, w http.ResponseWriter, _ *http.Request, _ []json.RawMessage) bool {
-			if dead {
-				http.Error(w, "pipeline busy", 503)
-				return true
-			}
-			time.Sleep(20 * time.Millisecond) // slow, but taking them
-			return false
-		})
+	const notice = "the endpoint is not taking documents; retrying until the run's deadline"
+	run := func(t *testing.T, after, timeout time.Duration, n int, answer func(i int64, w http.ResponseWriter) bool) (string, SendStats) {
+		sk := newSink(t, func(i int64, w http.ResponseWriter, _ *http.Request, _ []json.RawMessage) bool { return answer(i, w) })
 		var logs logBuffer
 		cfg := testConfig(sk.srv.URL)
 		cfg.Concurrency = 1
 		cfg.Logger = logs.logger()
-		cfg.StallNotice = 100 * time.Millisecond
-		ctx, cancel := context.WithTimeout(t.Context(), 600*time.Millisecond)
-		st := newSender(t, cfg).Send(ctx, makeItems(20), nil)
-		cancel()
-		n := strings.Count(logs.String(), "the endpoint is not taking documents; retrying until the run's deadline")
-		switch {
-		case dead && (n != 1 || !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "last_failure=\"HTTP 503: pipeline busy") || !strings.Contains(logs.String(), "until=")):
-			t.Errorf("dead endpoint: %d notices, stats %+v:\n%s", n, st, logs.String())
-		case !dead && (n != 0 || st.Delivered != 20):
-			t.Errorf("a slow endpoint that takes documents: %d notices, stats %+v", n, st)
-		}
+		cfg.StallNotice = after
+		ctx, cancel := context.WithTimeout(t.Context(), timeout)
+		defer cancel()
+		st := newSender(t, cfg).Send(ctx, makeItems(n), nil)
+		return logs.String(), st
 	}
+	t.Run("dead", func(t *testing.T) {
+		out, st := run(t, 100*time.Millisecond, 3*time.Second, 20, func(_ int64, w http.ResponseWriter) bool {
+			http.Error(w, "pipeline busy", http.StatusServiceUnavailable)
+			return true
+		})
+		if strings.Count(out, notice) != 1 || !strings.Contains(out, "level=WARN") || !strings.Contains(out, `last_failure="HTTP 503: pipeline busy`) || !strings.Contains(out, "until=") {
+			t.Errorf("stats %+v:\n%s", st, out)
+		}
+	})
+	t.Run("taking documents", func(t *testing.T) {
+		out, st := run(t, 5*time.Second, 10*time.Second, 20, func(int64, http.ResponseWriter) bool { return false })
+		if strings.Contains(out, notice) || st.Delivered != 20 {
+			t.Errorf("stats %+v:\n%s", st, out)
+		}
+	})
+	t.Run("dead after taking some", func(t *testing.T) {
+		const after = 200 * time.Millisecond
+		var mu sync.Mutex
+		var lastOK time.Time
+		out, st := run(t, after, 1500*time.Millisecond, 20, func(i int64, w http.ResponseWriter) bool {
+			if i <= 5 {
+				w.WriteHeader(http.StatusOK)
+				mu.Lock()
+				lastOK = time.Now()
+				mu.Unlock()
+				return true
+			}
+			http.Error(w, "gone", http.StatusBadGateway)
+			return true
+		})
+		if strings.Count(out, notice) != 1 || st.Delivered != 5 {
+			t.Fatalf("stats %+v:\n%s", st, out)
+		}
+		line := out[strings.Index(out, "time="):]
+		for !strings.Contains(line[:strings.IndexByte(line, '\n')], notice) {
+			line = line[strings.IndexByte(line, '\n')+1:]
+		}
+		at, err := time.Parse("2006-01-02T15:04:05.000Z07:00", strings.Fields(line)[0][len("time="):])
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil || at.Before(lastOK.Add(after-2*time.Millisecond)) {
+			t.Errorf("notice at %v (%v), the last delivery at %v: want %v after it at least", at, err, lastOK, after)
+		}
+	})
 }
 
 func TestSendNeverLogsSecrets(t *testing.T) {
