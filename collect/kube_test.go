@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/atlas-af/afmc/internal/extcmd"
 	"github.com/atlas-af/afmc/internal/kubefake"
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // newFakeAPI is a fake API server holding the pods of
@@ -45,10 +45,7 @@ func kubeFixtureToken(t *testing.T) string {
 // its JSON and its errors are what afmc parses.
 func realKubectl(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Fatalf("these tests need the real kubectl in PATH (on the machine image as /usr/bin/kubectl): %v", err)
-	}
+	p := testtool.Need(t, "kubectl")
 	// Its discovery cache goes to a temp dir, not ~/.kube.
 	t.Setenv("KUBECACHEDIR", t.TempDir())
 	return p

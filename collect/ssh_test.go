@@ -11,6 +11,7 @@ import (
 	"os/exec"
 
 	"github.com/atlas-af/afmc/internal/fixture"
+	"github.com/atlas-af/afmc/internal/testtool"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -108,7 +109,7 @@ func TestSSHFromUtmp(t *testing.T) {
 func TestSSHAgreesWithWho(t *testing.T) {
 	env, _ := sshHost(t)
 	utmp := filepath.Join(env.Roots.Var, "run", "utmp")
-	out, err := exec.Command("who", utmp).Output()
+	out, err := exec.Command(testtool.Need(t, "who"), utmp).Output()
 	if err != nil {
 		t.Fatalf("who %s: %v", utmp, err)
 	}

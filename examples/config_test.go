@@ -54,6 +54,7 @@ var settings = map[string]setting{
 	"timeout":           {kind: kDuration, def: "2m"},
 
 	"url":             {kind: kString, def: "https://af.atlas-ml.org/"},
+	"insecure_http":   {kind: kBool},
 	"token_file":      {kind: kString},
 	"ca_file":         {kind: kString},
 	"batch":           {kind: kInt, def: "1"},

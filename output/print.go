@@ -41,9 +41,17 @@ func (p ndjson) Close() error { return p.w.Flush() }
 // worth of jobs, use NDJSON.
 func Table(w io.Writer) Printer { return &table{w: w} }
 
+// TableFor is Table with the run's cluster and login node for its title
+// when no document says them: a first NETWORK run prints no row, and its
+// title must not claim "cluster unset" when the settings set it.
+func TableFor(w io.Writer, cluster, loginNode string) Printer {
+	return &table{w: w, cluster: cluster, loginNode: loginNode}
+}
+
 type table struct {
-	w    io.Writer
-	docs []document.Document
+	w                  io.Writer
+	docs               []document.Document
+	cluster, loginNode string // the title's when no document says
 }
 
 func (p *table) Print(d document.Document, _ []byte) error {
@@ -51,7 +59,25 @@ func (p *table) Print(d document.Document, _ []byte) error {
 	return nil
 }
 
-func (p *table) Close() error { return WriteTable(p.w, p.docs) }
+func (p *table) Close() error {
+	if len(p.docs) == 0 {
+		return writeTableTitle(p.w, p.cluster, p.loginNode)
+	}
+	return WriteTable(p.w, p.docs)
+}
+
+// writeTableTitle is the title of a table without rows.
+func writeTableTitle(w io.Writer, cluster, loginNode string) error {
+	var c, n []string
+	if cluster != "" {
+		c = []string{printable(cluster)}
+	}
+	if loginNode != "" {
+		n = []string{printable(loginNode)}
+	}
+	_, err := fmt.Fprintf(w, "KIND  DETAILS  (cluster %s, login node %s)\n", orNone(c), orNone(n))
+	return err
+}
 
 // WriteNDJSON writes one compact JSON document per line.
 func WriteNDJSON(w io.Writer, docs []document.Document) error {

@@ -4,6 +4,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,6 +74,9 @@ type Report struct {
 	Kinds       map[string]int    // documents collected (past the users step), by kind
 	Backlog     int               // documents waiting in the spool after the run; -1: unknown (no spool)
 	TextfileErr error             // the Prometheus textfile could not be written
+	// ConfigError is why sending stopped for something only a person
+	// can fix (see output.SendStats); "" when nothing did.
+	ConfigError string
 }
 
 // Undelivered tells whether anything collected or spooled did not reach
@@ -106,7 +110,7 @@ func Run(ctx context.Context, cfg Config) (rep Report) {
 	case FormatJSON:
 		p.print = output.NDJSON(cfg.Stdout)
 	case FormatTable:
-		p.print = output.Table(cfg.Stdout)
+		p.print = output.TableFor(cfg.Stdout, cfg.Env.Cluster, cfg.Users.LoginNode(cfg.Env.LoginNode))
 	}
 
 	store, sections := openState(ctx, cfg, &rep)
@@ -155,6 +159,9 @@ func Run(ctx context.Context, cfg Config) (rep Report) {
 			log.Error("collector failed", "error", o.Err)
 		}
 	}
+	if cfg.SkipUnavailable {
+		warnVanished(log, sections[runSection], outcomes)
+	}
 	rep.Collectors = collectorResults(outcomes)
 	if cfg.SelfReport {
 		p.flush() // every document is counted before the one that counts them
@@ -193,6 +200,7 @@ func Run(ctx context.Context, cfg Config) (rep Report) {
 		for _, o := range outcomes {
 			store.SetSection(o.Name, o.State)
 		}
+		store.SetSection(runSection, nextRunRecord(sections[runSection], outcomes, cfg.SkipUnavailable))
 		if err := store.Save(cfg.Env.Now()); err != nil {
 			rep.StateErr = err
 			log.Error("state not saved: this run's NETWORK, disk I/O, login history and finished jobs are not sent, the next run collects them again", "error", err)
@@ -272,6 +280,7 @@ func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, commit
 	rep.Dropped = spool.Dropped // at open, and for the bound once this run's documents were added
 	stats := cfg.Post.Sender.SendSeq(ctx, spool.Items(committed), spool.Ack)
 	rep.Delivered, rep.Rejected = rep.Delivered+stats.Delivered, rep.Rejected+stats.Rejected
+	rep.ConfigError = cmp.Or(rep.ConfigError, stats.ConfigError)
 	if err := spool.Err(); err != nil {
 		log.Error("reading the spool back", "error", err)
 	}
@@ -280,7 +289,7 @@ func deliverSpooled(ctx context.Context, cfg Config, spool *output.Spool, commit
 	rep.Backlog = waiting
 	if rep.Spooled > 0 {
 		// The one line cron mails when the endpoint is down: say why.
-		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", stats.LastFailure)
+		log.Warn("documents kept in the spool for the next run", "documents", rep.Spooled, "dir", cfg.StateDir, "last_failure", cmp.Or(stats.ConfigError, stats.LastFailure))
 	}
 }
 
@@ -291,6 +300,7 @@ func deliverUnspooled(ctx context.Context, cfg Config, items []output.Item, rep 
 		items[i].ID = uint64(i + 1)
 	}
 	stats := cfg.Post.Sender.Send(ctx, items, nil)
+	rep.ConfigError = cmp.Or(rep.ConfigError, stats.ConfigError)
 	rep.Delivered += stats.Delivered
 	rep.Rejected += stats.Rejected
 	rep.Lost += stats.Pending

@@ -26,6 +26,8 @@ import (
 // request: Logstash makes an event of any request.
 type checkCmd struct {
 	Kinds []string `arg:"" optional:"" name:"kind"`
+
+	envFile *envFile // --env-file, as run read it; nil: none
 }
 
 // FlagHelp is the help of checkCmd's flags and arguments, by field: see
@@ -39,9 +41,17 @@ func (checkCmd) FlagHelp() map[string]string {
 // Check results.
 const (
 	checkOK   = "OK"
-	checkSkip = "SKIP" // a collector whose source is not on this host
+	checkSkip = "SKIP" // not checked: a collector whose source is not on this host, a token nothing posts with
+	checkWarn = "WARN" // works, but should be changed: not a failure
 	checkFail = "FAIL"
 )
+
+// baselineNotes say which documents a collector sends only from its
+// second run: check runs every collector against no state, as a first run.
+var baselineNotes = map[string]string{
+	"network": "NETWORK documents come from the second run: the first records a baseline",
+	"disk":    "DISKIO documents come from the second run: the first records a baseline",
+}
 
 type checkRow struct{ what, result, detail string }
 
@@ -73,7 +83,10 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	} else {
 		add("cluster", nil, extcmd.Printable(c.Cluster))
 	}
-	if _, msg := c.token(getenv); msg != "" {
+	if _, msg := c.token(getenv); msg != "" && c.TokenFile == "" && strings.TrimSpace(getenv("AFMC_TOKEN")) == "" {
+		// Nothing is posted without one: not a failure of this node.
+		rows = append(rows, checkRow{"token", checkSkip, "none set: --post will need one, from --token-file FILE (token_file) or AFMC_TOKEN"})
+	} else if msg != "" {
 		add("token", errors.New(msg), "")
 	} else {
 		from := "AFMC_TOKEN"
@@ -82,9 +95,25 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		}
 		add("token", nil, "from "+from)
 	}
-	if _, msg := c.usersStep(getenv, env.LoginNode, log); msg != "" {
+	if cmd.envFile != nil {
+		names := cmd.envFile.names()
+		detail := cmd.envFile.path + ": " + plural(len(names), "variable")
+		if len(names) > 0 {
+			detail += " (" + strings.Join(names, ", ") + ")"
+		}
+		if ws := cmd.envFile.notes; len(ws) > 0 {
+			rows = append(rows, checkRow{"env file", checkWarn, detail + "; " + strings.Join(ws, "; ")})
+		} else {
+			add("env file", nil, detail)
+		}
+	}
+	step, msg := c.usersStep(getenv, env.LoginNode, log)
+	if msg != "" {
 		add("users step", errors.New(msg), "")
-	} else if c.Users.Group != "" {
+	} else if w := step.Warning(); w != "" {
+		rows = append(rows, checkRow{"users step", checkWarn, w})
+	}
+	if msg == "" && c.Users.Group != "" {
 		// The name service answers for the group: a run's users step will.
 		gid, members, err := users.Getent{Path: c.Users.Getent}.Group(ctx, c.Users.Group)
 		add("group "+c.Users.Group, err, fmt.Sprintf("gid %s, %s as supplementary group", gid, plural(len(members), "member")))
@@ -105,7 +134,11 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		n := 0
 		_, err := col.Collect(cctx, env, nil, func(document.Document) error { n++; return nil })
 		cancel()
-		add(what, err, plural(n, "document"))
+		detail := plural(n, "document")
+		if note := baselineNotes[col.Name()]; note != "" {
+			detail += "; " + note
+		}
+		add(what, err, detail)
 	}
 
 	// The state dir, its lock and the spool's backlog.
@@ -114,9 +147,15 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		dir = state.DefaultDir(getenv, os.Geteuid())
 	}
 	store, err := state.Open(ctx, dir, c.LockTimeout, log)
-	if err != nil {
+	switch {
+	case errors.Is(err, state.ErrServiceState):
+		// Root on a packaged node: the dir is the service's, and the
+		// check that matters is the one run as the service.
+		rows = append(rows, checkRow{"state dir", checkSkip, dir + ": the afmc service's (its user owns it): root does not lock it. " +
+			"To check as the service runs: systemctl start afmc-check; journalctl -u afmc-check (under cron: sudo -u afmc afmc check)"})
+	case err != nil:
 		add("state dir", err, "")
-	} else {
+	default:
 		add("state dir", nil, dir+": writable, lock taken")
 		spool, err := output.OpenSpool(store.Dir(), store.Generation(), output.SpoolLimits{}, time.Now(), log)
 		if err != nil {
@@ -139,13 +178,27 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 
 	// The endpoint, without a request.
 	u, err := output.ParseEndpoint(c.URL)
-	if err != nil {
+	refused := false
+	if err == nil {
+		// The rule collect --post applies: a URL it refuses is not probed.
+		ok, msg := c.plainHTTP()
+		if refused = msg != ""; refused {
+			add("endpoint url", errors.New(msg), "")
+		} else if ok != "" {
+			add("endpoint url", nil, ok)
+		}
+	}
+	switch {
+	case refused:
+	case err != nil:
 		add("endpoint", err, "")
-	} else if conf, err := output.TLSConfig(c.CAFile); err != nil {
-		add("endpoint", err, "")
-	} else {
-		for _, st := range output.Probe(ctx, u, conf, c.RequestTimeout) {
-			add("endpoint "+st.Name, st.Err, st.Detail)
+	default:
+		if conf, err := output.TLSConfig(c.CAFile); err != nil {
+			add("endpoint", err, "")
+		} else {
+			for _, st := range output.Probe(ctx, u, conf, c.RequestTimeout) {
+				add("endpoint "+st.Name, st.Err, st.Detail)
+			}
 		}
 	}
 

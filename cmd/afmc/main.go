@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"golang.org/x/sys/unix"
 
 	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/internal/safefile"
@@ -37,6 +38,11 @@ const (
 	exitUsage       = 2 // bad command line or configuration: nothing was done
 	exitUndelivered = 3 // some documents were not delivered (kept in the spool, or refused)
 	exitLocked      = 4 // another run held the state lock for longer than --lock-timeout
+	// The endpoint needs a person: 401, 403, 404, 405, 501, 505, a
+	// redirect, a web page answering, a certificate the roots do not
+	// trust, or every document refused. Kept in the spool, as for 3, but
+	// the next run will not heal it.
+	exitNeedsPerson = 5
 )
 
 // Bounds of the numeric settings: a value outside is a usage error, never
@@ -63,9 +69,11 @@ func orUnknown(s string) string {
 // cli is the command line. Every flag can also be set as AFMC_<FLAG> or in
 // the config file.
 type cli struct {
-	Config   string `placeholder:"FILE" type:"path"`
-	LogLevel string `enum:"debug,info,warn,error" default:"warn"`
-	Verbose  bool   `short:"v"`
+	Config      string      `placeholder:"FILE" type:"path"`
+	EnvFile     string      `placeholder:"FILE" type:"path"`
+	LogLevel    string      `enum:"debug,info,warn,error" default:"warn"`
+	Verbose     bool        `short:"v"`
+	ShowVersion versionFlag `name:"version"`
 
 	// What collect and check share, set once: two copies would double
 	// the time kong takes to build its model on every run.
@@ -82,9 +90,11 @@ type cli struct {
 // cmd/afmc/help.go for why it is not in the struct tags.
 func (cli) FlagHelp() map[string]string {
 	return map[string]string{
-		"Config":   "The YAML config file (default: /etc/afmc/afmc.yaml, when it exists).",
-		"LogLevel": "Log level: debug, info, warn, error. Logs go to stderr.",
-		"Verbose":  "Log what the run does (same as --log-level=info).",
+		"Config":      "The YAML config file (default: /etc/afmc/afmc.yaml, when it exists).",
+		"EnvFile":     "Read environment variables (AFMC_*, the token or salt, variables of the programs afmc runs) from FILE, with the rules of systemd's EnvironmentFile=, as the units and the cron file do; they beat the environment.",
+		"LogLevel":    "Log level: debug, info, warn, error. Logs go to stderr.",
+		"Verbose":     "Log what the run does (same as --log-level=info).",
+		"ShowVersion": "Print the version, the commit and the build date, as afmc version does.",
 	}
 }
 
@@ -125,6 +135,7 @@ type Settings struct {
 	Timeout          time.Duration `default:"2m"`
 
 	URL            string        `name:"url" default:"https://af.atlas-ml.org/"`
+	InsecureHTTP   bool          `name:"insecure-http"`
 	TokenFile      string        `placeholder:"FILE" type:"path"`
 	CAFile         string        `name:"ca-file" placeholder:"FILE" type:"path"`
 	Batch          int           `default:"1"`
@@ -147,6 +158,7 @@ func (Settings) FlagHelp() map[string]string {
 		"CollectorTimeout": "How long one collector may take.",
 		"Timeout":          "Deadline for the whole run, delivery included.",
 		"URL":              "Endpoint documents are POSTed to.",
+		"InsecureHTTP":     "Allow --post to a plain http:// URL on another host than this one: the token then crosses the network unencrypted.",
 		"TokenFile":        "File holding the token (or set AFMC_TOKEN). Never pass a token on the command line.",
 		"CAFile":           "PEM bundle of a site CA, added to the system roots.",
 		"Batch":            "Documents per POST; above 1 they are sent as JSON arrays.",
@@ -158,6 +170,22 @@ func (Settings) FlagHelp() map[string]string {
 }
 
 type versionCmd struct{}
+
+// versionLine is what afmc version and afmc --version print.
+func versionLine() string {
+	return fmt.Sprintf("afmc %s (commit %s, built %s, %s %s/%s)", buildVersion(), orUnknown(commit), orUnknown(date),
+		runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// versionFlag is --version: it prints the version line and exits before
+// kong asks for a command, as kong.VersionFlag does.
+type versionFlag bool
+
+func (versionFlag) BeforeReset(app *kong.Kong) error {
+	fmt.Fprintln(app.Stdout, versionLine())
+	app.Exit(exitOK)
+	return nil
+}
 
 type completionCmd struct {
 	Shell string `arg:"" enum:"bash,zsh"`
@@ -212,6 +240,18 @@ type exitPanic int
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
 	var c cli
 	builtin := collect.Set{}.List()
+	var envFromFile *envFile
+	if path := envFilePath(args, getenv); path != "" {
+		ef, err := readEnvFile(path)
+		if err == nil {
+			err = ef.export()
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "afmc: %v\n", err)
+			return exitUsage
+		}
+		envFromFile, getenv = ef, ef.overlay(getenv)
+	}
 	fromFile, err := loadConfig(configPath(args, getenv))
 	if err != nil {
 		fmt.Fprintf(stderr, "afmc: %v\n", err)
@@ -270,6 +310,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitUsage
 	}
 	log := newLogger(stderr, c.LogLevel, c.Verbose)
+	if envFromFile != nil {
+		envFromFile.notes = envFromFile.check(parser.Model)
+		if !strings.HasPrefix(kctx.Command(), "check") { // check shows them in its table
+			for _, w := range envFromFile.notes {
+				log.Warn("env file " + envFromFile.path + ": " + w)
+			}
+		}
+	}
 	if cmd := kctx.Command(); cmd == "man" || cmd == "completion <shell>" {
 		if err := describeCLI(parser.Model, &c); err != nil {
 			fmt.Fprintf(stderr, "afmc: %v\n", err)
@@ -278,8 +326,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	switch kctx.Command() {
 	case "version":
-		fmt.Fprintf(stdout, "afmc %s (commit %s, built %s, %s %s/%s)\n", buildVersion(), orUnknown(commit), orUnknown(date),
-			runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	case "man":
 		writeMan(stdout, parser.Model, buildVersion())
@@ -293,6 +340,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		return exitOK
 	case "check", "check <kind>":
+		c.Check.envFile = envFromFile
 		return c.Check.run(ctx, &c.Settings, stdout, stderr, getenv, log)
 	default:
 		return c.Collect.run(ctx, &c.Settings, stdout, stderr, getenv, log)
@@ -309,6 +357,9 @@ func envName(f *kong.Flag) string {
 // environment, so tests need not touch it.
 func envResolver(getenv func(string) string) kong.Resolver {
 	return kong.ResolverFunc(func(_ *kong.Context, _ *kong.Path, flag *kong.Flag) (any, error) {
+		if flag.Name == "version" {
+			return nil, nil // --version prints and exits: not a setting
+		}
 		if v := getenv(envName(flag)); v != "" {
 			return v, nil
 		}
@@ -356,6 +407,9 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	if msg != "" {
 		return usage("%s", msg)
 	}
+	if w := step.Warning(); w != "" {
+		log.Warn(w)
+	}
 	if step.Active() {
 		cfg.Users = step
 	}
@@ -368,7 +422,7 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 		cfg.Format = runner.FormatTable
 	}
 	if c.Post && !c.DryRun {
-		post, msg := set.postConfig(getenv, log)
+		post, msg := set.postConfig(getenv, log, isTerminal(stderr))
 		if msg != "" {
 			return usage("%s", msg)
 		}
@@ -454,7 +508,9 @@ func (c *Settings) token(getenv func(string) string) (string, string) {
 }
 
 // postConfig checks what --post needs, before anything is collected.
-func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*runner.PostConfig, string) {
+// atTerminal: a person watches stderr, and is told when the endpoint does
+// not answer for a while.
+func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger, atTerminal bool) (*runner.PostConfig, string) {
 	token, msg := c.token(getenv)
 	switch {
 	case msg != "":
@@ -462,8 +518,12 @@ func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*ru
 	case c.Cluster == "":
 		return nil, `--post needs --cluster (or AFMC_CLUSTER, or "cluster" in the config file)`
 	}
-	if u, err := url.Parse(c.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		log.Warn("--url is plain http: the token crosses the network unencrypted", "url", u.Redacted())
+	if _, msg := c.plainHTTP(); msg != "" {
+		return nil, msg
+	}
+	stall := time.Duration(0)
+	if atTerminal {
+		stall = stallNotice
 	}
 	// Built before anything is collected: a bad URL or CA file is a usage
 	// error.
@@ -476,6 +536,7 @@ func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*ru
 		RequestTimeout: c.RequestTimeout,
 		UserAgent:      "afmc/" + buildVersion(),
 		Logger:         log,
+		StallNotice:    stall,
 	})
 	if err != nil {
 		return nil, err.Error()
@@ -486,28 +547,63 @@ func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*ru
 	}, ""
 }
 
-// exitStatus picks one status when several things went wrong: a failure
-// that needs an administrator comes before one that heals by itself.
+// exitStatus picks one status when several things went wrong, in the
+// order 1, 5, 4, 3: what needs an administrator comes before what heals
+// by itself.
 func exitStatus(rep runner.Report) int {
 	switch {
 	case len(rep.FailedCollector) > 0, rep.PrintErr != nil, rep.TextfileErr != nil:
 		return exitFailed
+	case rep.StateErr != nil && !errors.Is(rep.StateErr, state.ErrLockTimeout):
+		return exitFailed
+	case rep.ConfigError != "":
+		return exitNeedsPerson
 	case errors.Is(rep.StateErr, state.ErrLockTimeout):
 		return exitLocked
-	case rep.StateErr != nil:
-		return exitFailed
 	case rep.Undelivered():
 		return exitUndelivered
 	}
 	return exitOK
 }
 
+// stallNotice is how long a run at a terminal goes without delivering
+// before it says it is retrying until --timeout.
+const stallNotice = 3 * time.Second
+
+// plainHTTP applies the rule for a plain http:// --url, which collect and
+// check share: the token would cross the network in clear, so it is
+// refused (msg) unless the host is this one (a loopback address) or
+// --insecure-http says the site means it. ok describes an allowed URL for
+// check's row.
+func (c *Settings) plainHTTP() (ok, msg string) {
+	u, err := url.Parse(c.URL)
+	switch {
+	case err != nil || u.Scheme != "http":
+		return "", ""
+	case isLoopback(u.Hostname()):
+		return "plain http to " + u.Hostname() + ", this host: the token stays on it", ""
+	case c.InsecureHTTP:
+		return "plain http, allowed by --insecure-http: the token crosses the network unencrypted", ""
+	}
+	return "", fmt.Sprintf("--url %s is plain http to another host: the token would cross the network unencrypted. Use https, or --insecure-http (insecure_http: true) if the site means it", u.Redacted())
+}
+
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// isTerminal tells whether w is a terminal, where a person reads the logs.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 func newLogger(w io.Writer, level string, verbose bool) *slog.Logger {
