@@ -8,7 +8,8 @@ DATE        ?= $(shell git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%
 PKG_VERSION ?= $(patsubst v%,%,$(shell git describe --tags --match 'v[0-9]*' 2>/dev/null || echo 0.0.0-dev))
 BIN         := bin/afmc
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-NFPM        := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+NFPM_VERSION := v2.45.2
+NFPM        := github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 export CGO_ENABLED := 0
 
 .PHONY: all build run test lint tools package bench bench-go bench-process bench-condor clean
@@ -28,8 +29,10 @@ run: build
 test: tools
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
+# nfpm at the pinned version, installed from the module proxy only when
+# it is not there already (packaging/find-nfpm.sh looks where build.sh does).
 tools:
-	$(GO) install $(NFPM)
+	@NFPM_VERSION=$(NFPM_VERSION) packaging/find-nfpm.sh >/dev/null || { echo "$(GO) install $(NFPM)"; $(GO) install $(NFPM); }
 
 # RPM and DEB in dist/: the binary, the systemd units, the example config
 # (not replaced on upgrade), the man page and completions.

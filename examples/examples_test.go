@@ -91,7 +91,9 @@ func settingKeys(t *testing.T) []string {
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		m := helpFlag.FindStringSubmatch(sc.Text())
-		if m == nil || m[1] == "help" || m[1] == "config" {
+		// Not settings: --config and --env-file are read before the
+		// file, --help and --version print and exit.
+		if m == nil || m[1] == "help" || m[1] == "config" || m[1] == "env-file" || m[1] == "version" {
 			continue
 		}
 		k := strings.ReplaceAll(m[1], "-", "_")
@@ -127,17 +129,26 @@ func TestReadmeExitStatuses(t *testing.T) {
 			rows = append(rows, line)
 		}
 	}
-	if len(rows) < 5 {
-		t.Fatalf("found %d exit status rows in README.md, want 0 to 4", len(rows))
+	if len(rows) < 6 {
+		t.Fatalf("found %d exit status rows in README.md, want 0 to 5", len(rows))
 	}
 	for _, r := range rows {
 		if !strings.Contains(ours, r+"\n") {
 			t.Errorf("examples/README.md lacks the exit status row of README.md:\n%s", r)
 		}
 	}
-	for _, want := range []string{"systemctl status afmc.service", "journalctl -u afmc", "kubectl -n afmc logs"} {
+	if !strings.Contains(main, "in the order 1, 5, 4, 3") {
+		t.Error("README.md does not give the order of the exit statuses, 1, 5, 4, 3")
+	}
+	for _, want := range []string{"systemctl status afmc.service", "journalctl -u afmc", "kubectl -n afmc logs", "systemctl start afmc-check", "journalctl -u afmc-check"} {
 		if !strings.Contains(ours, want) {
 			t.Errorf("examples/README.md does not say %q", want)
+		}
+	}
+	// The install steps say to check as the service runs.
+	for _, want := range []string{"systemctl start afmc-check", "journalctl -u afmc-check"} {
+		if !strings.Contains(main, want) {
+			t.Errorf("README.md does not say %q", want)
 		}
 	}
 }

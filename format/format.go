@@ -41,18 +41,24 @@ func (p ndjson) Close() error { return p.w.Flush() }
 // that holds a run's documents: for a pool's worth of jobs, use NDJSON).
 // Collectors' documents arrive interleaved: the rows are put in the order
 // of the collectors named in order, each collector's own order kept.
-func Table(w io.Writer, order []string) Printer {
+func Table(w io.Writer, order []string) Printer { return TableFor(w, "", "", order) }
+
+// TableFor is Table with the run's cluster and login node for its title
+// when no document says them: a first NETWORK run prints no row, and its
+// title must not claim "cluster unset" when the settings set it.
+func TableFor(w io.Writer, cluster, loginNode string, order []string) Printer {
 	rank := make(map[string]int, len(order))
 	for i, name := range order {
 		rank[name] = i
 	}
-	return &table{w: w, rank: rank}
+	return &table{w: w, rank: rank, cluster: cluster, loginNode: loginNode}
 }
 
 type table struct {
-	w    io.Writer
-	rank map[string]int
-	docs []document.Document
+	w                  io.Writer
+	rank               map[string]int
+	docs               []document.Document
+	cluster, loginNode string // the title's when no document says
 }
 
 func (p *table) Print(d document.Document, _ []byte) error {
@@ -61,10 +67,26 @@ func (p *table) Print(d document.Document, _ []byte) error {
 }
 
 func (p *table) Close() error {
+	if len(p.docs) == 0 {
+		return writeTableTitle(p.w, p.cluster, p.loginNode)
+	}
 	sort.SliceStable(p.docs, func(i, j int) bool {
 		return p.rankOf(p.docs[i]) < p.rankOf(p.docs[j])
 	})
 	return WriteTable(p.w, p.docs)
+}
+
+// writeTableTitle is the title of a table without rows.
+func writeTableTitle(w io.Writer, cluster, loginNode string) error {
+	var c, n []string
+	if cluster != "" {
+		c = []string{printable(cluster)}
+	}
+	if loginNode != "" {
+		n = []string{printable(loginNode)}
+	}
+	_, err := fmt.Fprintf(w, "KIND  DETAILS  (cluster %s, login node %s)\n", orNone(c), orNone(n))
+	return err
 }
 
 func (p *table) rankOf(d document.Document) int {

@@ -32,10 +32,15 @@ root=$(cd "$here/.." && pwd)
     die "version '$2' is not MAJOR.MINOR.PATCH[-PRERELEASE] (a package version must sort)"
 case $arch in amd64 | arm64) ;; *) die "arch '$arch': amd64 or arm64" ;; esac
 
-nfpm=$(command -v nfpm || true)
-if [ -z "$nfpm" ] && command -v go >/dev/null; then
-    gobin=$(go env GOPATH)/bin/nfpm
-    [ -x "$gobin" ] && nfpm=$gobin
+# The pinned version where there is one; any other nfpm with a warning.
+nfpm=$(bash "$here/find-nfpm.sh" || true)
+if [ -z "$nfpm" ]; then
+    nfpm=$(command -v nfpm || true)
+    if [ -z "$nfpm" ] && command -v go >/dev/null; then
+        gobin=$(go env GOPATH)/bin/nfpm
+        [ -x "$gobin" ] && nfpm=$gobin
+    fi
+    [ -n "$nfpm" ] && echo "build.sh: $nfpm is not nfpm v2.45.2, which the packages are tested with" >&2
 fi
 [ -n "$nfpm" ] || die "nfpm not found in PATH nor in \$(go env GOPATH)/bin: go install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2"
 
@@ -57,9 +62,47 @@ gen afmc.zsh completion zsh
 grep -q '^\.TH' "$stage/afmc.1" || die "'afmc man' did not print a roff man page (no .TH line)"
 gzip -9n "$stage/afmc.1"
 
+# copyright: afmc's licence, then those of what the static binary holds:
+# the Go modules `go version -m` lists and the Go standard library, each
+# licence file as the module cache has it.
+command -v go >/dev/null || die "go is needed to find the licences of the Go modules linked into $bin"
+modcache=$(go env GOMODCACHE)
+{
+    echo "afmc: Analysis Facility Metrics Collector"
+    echo "Source: https://github.com/atlas-af/afmc"
+    echo "Report problems at: https://github.com/atlas-af/afmc/issues"
+    echo
+    echo "afmc is under the MIT licence (License: MIT):"
+    echo
+    cat "$root/LICENSE"
+    echo
+    echo "/usr/bin/afmc is a static binary: it holds the Go modules below and the Go"
+    echo "standard library, each under its own licence, reproduced here."
+    go version -m "$bin" | awk '$1 == "dep" { print $2, $3 }' | while read -r mod ver; do
+        # The module cache writes capitals as ! and the lower-case letter.
+        dir="$modcache/$(printf '%s' "$mod" | sed -E 's/([A-Z])/!\L\1/g')@$ver"
+        files=$(find "$dir" -maxdepth 1 -type f \( -iname 'LICENSE*' -o -iname 'COPYING*' -o -iname 'NOTICE*' \) 2>/dev/null | sort)
+        [ -n "$files" ] || die "no licence file for $mod $ver in $dir (go mod download first)"
+        for f in $files; do
+            echo
+            echo "-- $mod $ver: $(basename "$f")"
+            echo
+            cat "$f"
+        done
+    done
+    goroot=$(go env GOROOT)
+    [ -f "$goroot/LICENSE" ] || die "no LICENSE in GOROOT $goroot"
+    echo
+    echo "-- the Go standard library ($(go version "$bin" | awk '{print $NF}')): LICENSE"
+    echo
+    cat "$goroot/LICENSE"
+} >"$stage/copyright"
+grep -q '^-- ' "$stage/copyright" || die "go version -m $bin lists no module: is it a Go binary?"
+
 install -m 0755 "$bin" "$stage/afmc"
-install -m 0644 "$root/examples/systemd/afmc.service" "$root/examples/systemd/afmc.timer" \
-    "$root/examples/afmc.yaml" "$stage/"
+install -m 0644 "$root/LICENSE" "$stage/LICENSE"
+install -m 0644 "$root/examples/systemd/afmc.service" "$root/examples/systemd/afmc-check.service" \
+    "$root/examples/systemd/afmc.timer" "$root/examples/afmc.yaml" "$stage/"
 install -m 0600 "$root/examples/afmc.env" "$stage/afmc.env"
 install -d "$stage/doc/examples/cron" "$stage/doc/examples/k8s-cronjob" "$stage/scripts"
 install -m 0644 "$root/README.md" "$stage/doc/README.md"

@@ -7,6 +7,9 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,12 +17,15 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 const nfpmInstall = "go install github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2"
 
 // findNfpm is where build.sh finds nfpm: PATH, then $(go env GOPATH)/bin.
 // It is installed before the tests (make tools); the tests never download.
+// Without it the test is skipped, or fails under AFMC_TEST_REQUIRE_TOOLS=1.
 func findNfpm(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("nfpm"); err == nil {
@@ -31,14 +37,11 @@ func findNfpm(t *testing.T) {
 			return
 		}
 	}
-	t.Fatalf("nfpm is not installed (neither in PATH nor in $(go env GOPATH)/bin): run `%s` first (make tools)", nfpmInstall)
-}
-
-func need(t *testing.T, tool, install string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		t.Fatalf("%s is not installed: %s", tool, install)
+	msg := fmt.Sprintf("nfpm is not installed (neither in PATH nor in $(go env GOPATH)/bin): run `%s` first (make tools)", nfpmInstall)
+	if testtool.Required(os.Getenv) {
+		t.Fatal(msg)
 	}
+	t.Skip("skipped: " + msg)
 }
 
 func run(t *testing.T, name string, args ...string) string {
@@ -80,6 +83,8 @@ var want = map[string]entry{
 	"/usr/bin/afmc":                                              {"-rwxr-xr-x", "root/root"},
 	"/usr/lib/systemd/system/afmc.service":                       {"-rw-r--r--", "root/root"},
 	"/usr/lib/systemd/system/afmc.timer":                         {"-rw-r--r--", "root/root"},
+	"/usr/lib/systemd/system/afmc-check.service":                 {"-rw-r--r--", "root/root"},
+	"/usr/share/doc/afmc/copyright":                              {"-rw-r--r--", "root/root"},
 	"/etc/afmc":                                                  {"drwxr-xr-x", "root/root"},
 	"/etc/afmc/afmc.yaml":                                        {"-rw-r--r--", "root/root"},
 	"/etc/afmc/afmc.env":                                         {"-rw-------", "root/root"},
@@ -91,6 +96,11 @@ var want = map[string]entry{
 	"/usr/share/doc/afmc/examples/k8s-cronjob/cronjob.yaml":      {"-rw-r--r--", "root/root"},
 	"/usr/share/doc/afmc/examples/k8s-cronjob/node-cronjob.yaml": {"-rw-r--r--", "root/root"},
 	"/usr/share/doc/afmc/examples/k8s-cronjob/Dockerfile":        {"-rw-r--r--", "root/root"},
+}
+
+// rpmOnly are files of the RPM alone: the licence, as %license.
+var rpmOnly = map[string]entry{
+	"/usr/share/licenses/afmc/LICENSE": {"-rw-r--r--", "root/root"},
 }
 
 // zshCompletion is where each distribution's zsh looks.
@@ -107,6 +117,11 @@ func filesOf(pkg string) map[string]entry {
 		files[k] = v
 	}
 	files[zshCompletion[pkg]] = entry{"-rw-r--r--", "root/root"}
+	if pkg == "rpm" {
+		for k, v := range rpmOnly {
+			files[k] = v
+		}
+	}
 	return files
 }
 
@@ -117,8 +132,8 @@ func TestPackages(t *testing.T) {
 		t.Fatalf("the packages are built and checked for amd64; this is %s", runtime.GOARCH)
 	}
 	findNfpm(t)
-	need(t, "dpkg-deb", "apt-get install -y dpkg")
-	need(t, "rpm", "apt-get install -y rpm")
+	testtool.Need(t, "dpkg-deb")
+	testtool.Need(t, "rpm")
 	bin := buildAFMC(t)
 	out := t.TempDir()
 	cmd := exec.Command("bash", "build.sh", bin, "v1.2.3", out)
@@ -175,8 +190,8 @@ func checkDeb(t *testing.T, deb, bin string) {
 		}
 	}
 
-	info := run(t, "dpkg-deb", "-f", deb, "Package", "Version", "Architecture")
-	for _, w := range []string{"Package: afmc\n", "Version: 1.2.3-1\n", "Architecture: amd64\n"} {
+	info := run(t, "dpkg-deb", "-f", deb, "Package", "Version", "Architecture", "Maintainer", "Homepage")
+	for _, w := range []string{"Package: afmc\n", "Version: 1.2.3-1\n", "Architecture: amd64\n", maintainer, "Homepage: https://github.com/atlas-af/afmc\n"} {
 		if !strings.Contains(info, w) {
 			t.Errorf("deb control lacks %q:\n%s", w, info)
 		}
@@ -185,18 +200,21 @@ func checkDeb(t *testing.T, deb, bin string) {
 	if strings.Join(conffiles, " ") != strings.Join(configFiles, " ") {
 		t.Errorf("deb conffiles %v, want %v (kept as the site changed them on upgrade)", conffiles, configFiles)
 	}
-	checkScripts(t, "deb", run(t, "dpkg-deb", "-I", deb, "postinst")+run(t, "dpkg-deb", "-I", deb, "prerm")+run(t, "dpkg-deb", "-I", deb, "postrm"))
+	postinst := run(t, "dpkg-deb", "-I", deb, "postinst")
+	checkScripts(t, "deb", postinst+run(t, "dpkg-deb", "-I", deb, "prerm")+run(t, "dpkg-deb", "-I", deb, "postrm"))
+	checkFirstInstallMessage(t, "deb", postinst, []string{"configure", ""}, []string{"configure", "1.2.2-1"})
 
 	// What is in the files: the binary as built, the units and the config
 	// as in examples/, a man page, completions.
 	root := t.TempDir()
 	run(t, "dpkg-deb", "-x", deb, root)
 	same := map[string]string{
-		"/usr/bin/afmc":                        bin,
-		"/usr/lib/systemd/system/afmc.service": "../examples/systemd/afmc.service",
-		"/usr/lib/systemd/system/afmc.timer":   "../examples/systemd/afmc.timer",
-		"/etc/afmc/afmc.yaml":                  "../examples/afmc.yaml",
-		"/etc/afmc/afmc.env":                   "../examples/afmc.env",
+		"/usr/bin/afmc":                              bin,
+		"/usr/lib/systemd/system/afmc.service":       "../examples/systemd/afmc.service",
+		"/usr/lib/systemd/system/afmc.timer":         "../examples/systemd/afmc.timer",
+		"/usr/lib/systemd/system/afmc-check.service": "../examples/systemd/afmc-check.service",
+		"/etc/afmc/afmc.yaml":                        "../examples/afmc.yaml",
+		"/etc/afmc/afmc.env":                         "../examples/afmc.env",
 	}
 	for dst, src := range same {
 		a, err := os.ReadFile(filepath.Join(root, dst))
@@ -217,6 +235,7 @@ func checkDeb(t *testing.T, deb, bin string) {
 			t.Errorf("deb: /etc/afmc/afmc.env sets %q: the package ships it empty", l)
 		}
 	}
+	checkCopyright(t, filepath.Join(root, "usr/share/doc/afmc/copyright"), bin)
 	f, err := os.Open(filepath.Join(root, "usr/share/man/man1/afmc.1.gz"))
 	if err != nil {
 		t.Fatal(err)
@@ -283,15 +302,110 @@ func checkRPM(t *testing.T, rpm string) {
 			t.Errorf("rpm: %s is not %%config(noreplace):\n%s", c, flags)
 		}
 	}
-	meta := run(t, "rpm", "-qp", "--qf", "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{OS}\n", rpm)
-	if meta != "afmc 1.2.3 1 x86_64 linux\n" {
-		t.Errorf("rpm: %q, want afmc 1.2.3 1 x86_64 linux", meta)
+	if !strings.Contains(flags, "l /usr/share/licenses/afmc/LICENSE\n") {
+		t.Errorf("rpm: the licence is not %%license:\n%s", flags)
+	}
+	meta := run(t, "rpm", "-qp", "--qf", "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{OS} %{LICENSE}\n", rpm)
+	if meta != "afmc 1.2.3 1 x86_64 linux MIT\n" {
+		t.Errorf("rpm: %q, want afmc 1.2.3 1 x86_64 linux MIT", meta)
+	}
+	if packager := run(t, "rpm", "-qp", "--qf", "%{PACKAGER}\n", rpm); "Maintainer: "+packager != maintainer {
+		t.Errorf("rpm: Packager %q, want the project and where to report problems", packager)
 	}
 	checkScripts(t, "rpm", run(t, "rpm", "-qp", "--scripts", rpm))
+	post := run(t, "rpm", "-qp", "--qf", "%{POSTIN}", rpm)
+	checkFirstInstallMessage(t, "rpm", post, []string{"1"}, []string{"2"})
+	// The files as in the repository, by the SHA-256 digests rpm keeps.
+	digests := map[string]string{}
+	sc = bufio.NewScanner(strings.NewReader(run(t, "rpm", "-qlp", "--dump", rpm)))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) > 3 {
+			digests[f[0]] = f[3]
+		}
+	}
+	for dst, src := range map[string]string{
+		"/usr/share/licenses/afmc/LICENSE":           "../LICENSE",
+		"/usr/lib/systemd/system/afmc.service":       "../examples/systemd/afmc.service",
+		"/usr/lib/systemd/system/afmc-check.service": "../examples/systemd/afmc-check.service",
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(b); digests[dst] != hex.EncodeToString(sum[:]) {
+			t.Errorf("rpm: %s is not %s", dst, src)
+		}
+	}
+}
+
+// maintainer names the project and where to report a problem: the DEB's
+// Maintainer, the RPM's Packager.
+const maintainer = "Maintainer: afmc maintainers <https://github.com/atlas-af/afmc/issues>\n"
+
+// checkCopyright: afmc's MIT licence, and the licence of every Go module
+// the binary holds, as `go version -m` lists them, and of the Go library.
+func checkCopyright(t *testing.T, path, bin string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	license, err := os.ReadFile("../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "License: MIT") || !strings.Contains(text, string(license)) || !strings.Contains(text, "Copyright (c) 2026 The afmc authors") {
+		t.Errorf("%s lacks afmc's MIT licence:\n%.600s", path, text)
+	}
+	if !strings.Contains(text, "https://github.com/atlas-af/afmc/issues") {
+		t.Errorf("%s does not say where to report problems", path)
+	}
+	mods := 0
+	for _, line := range strings.Split(run(t, "go", "version", "-m", bin), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[0] == "dep" {
+			mods++
+			if !strings.Contains(text, "-- "+f[1]+" "+f[2]+": ") {
+				t.Errorf("%s lacks the licence of %s %s, which the binary holds", path, f[1], f[2])
+			}
+		}
+	}
+	if mods < 3 {
+		t.Errorf("go version -m lists %d modules in %s", mods, bin)
+	}
+	if !strings.Contains(text, "-- the Go standard library") || !strings.Contains(text, "Copyright 2009 The Go Authors") {
+		t.Errorf("%s lacks the Go standard library's licence", path)
+	}
+}
+
+// checkFirstInstallMessage runs the package's postinstall script: on a
+// first install it says how to check and enable afmc, on an upgrade it
+// says nothing.
+func checkFirstInstallMessage(t *testing.T, pkg, script string, first, upgrade []string) {
+	t.Helper()
+	runScript := func(args []string) string {
+		cmd := exec.Command("sh", append([]string{"-c", script, "postinstall"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s postinstall %q: %v\n%s", pkg, args, err, out)
+		}
+		return string(out)
+	}
+	msg := runScript(first)
+	for _, want := range []string{"/etc/afmc/afmc.yaml", "/etc/afmc/token", "systemctl start afmc-check", "journalctl -u afmc-check", "systemctl enable --now afmc.timer"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%s: the first install's message does not say %q:\n%s", pkg, want, msg)
+		}
+	}
+	if out := runScript(upgrade); out != "" {
+		t.Errorf("%s: an upgrade prints %q", pkg, out)
+	}
 }
 
 // checkScripts: systemd is told of the units; the timer is never enabled
-// or started by the package.
+// or started by the package (what its message tells a person to run is
+// not run).
 func checkScripts(t *testing.T, pkg, scripts string) {
 	if !strings.Contains(scripts, "systemctl daemon-reload") {
 		t.Errorf("%s: no systemctl daemon-reload in the scripts:\n%s", pkg, scripts)
@@ -299,9 +413,17 @@ func checkScripts(t *testing.T, pkg, scripts string) {
 	if !strings.Contains(scripts, "systemctl disable --now afmc.timer") {
 		t.Errorf("%s: the timer is not stopped on removal:\n%s", pkg, scripts)
 	}
+	inMessage := false
 	for _, line := range strings.Split(scripts, "\n") {
 		l := strings.TrimSpace(line)
-		if strings.HasPrefix(l, "#") {
+		switch {
+		case inMessage:
+			inMessage = l != "MSG"
+			continue
+		case strings.HasSuffix(l, "<<'MSG'"):
+			inMessage = true
+			continue
+		case strings.HasPrefix(l, "#"):
 			continue
 		}
 		if strings.Contains(l, "systemctl enable") || strings.Contains(l, "systemctl start") || strings.Contains(l, "systemctl restart") {
@@ -355,5 +477,38 @@ func TestBuildScriptFailsClearly(t *testing.T) {
 	b, err = exec.Command("bash", "build.sh", stub, "abc1234", out).CombinedOutput()
 	if err == nil || !strings.Contains(string(b), "MAJOR.MINOR.PATCH") {
 		t.Errorf("build.sh with version abc1234: %v\n%s", err, b)
+	}
+}
+
+// `make tools` (and so `make test` and `make package`) installs nfpm from
+// the module proxy only when the pinned version is not there already.
+func TestMakeToolsInstallsOnlyWhatIsMissing(t *testing.T) {
+	findNfpm(t)
+	makeBin := testtool.Need(t, "make")
+	if out, err := exec.Command("bash", "find-nfpm.sh").Output(); err != nil || len(out) == 0 {
+		t.Skipf("the nfpm installed is not the pinned version (find-nfpm.sh: %v): make tools would rightly install it", err)
+	}
+	// A go that only records what it is asked: make's $(GO).
+	dir := t.TempDir()
+	log := filepath.Join(dir, "go.log")
+	fake := filepath.Join(dir, "go")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho \"$@\" >> "+log+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	makeTools := func(args ...string) string {
+		cmd := exec.Command(makeBin, append([]string{"-s", "-C", "..", "tools", "GO=" + fake}, args...)...)
+		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("make tools %v: %v\n%s", args, err, out)
+		}
+		b, _ := os.ReadFile(log)
+		os.Remove(log)
+		return string(b)
+	}
+	if got := makeTools(); got != "" {
+		t.Errorf("make tools with nfpm v2.45.2 installed ran go %q", got)
+	}
+	if got := makeTools("NFPM_VERSION=v0.0.1-afmc-test"); got != "install github.com/goreleaser/nfpm/v2/cmd/nfpm@v0.0.1-afmc-test\n" {
+		t.Errorf("make tools without the pinned nfpm ran go %q, want one go install", got)
 	}
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 
 	"github.com/atlas-af/afmc/document"
@@ -107,6 +108,7 @@ func (s *toSpool) deliver(ctx context.Context, r *run) {
 	r.rep.Dropped = s.sp.Dropped // at open, and for the bound once this run's documents were added
 	stats := r.cfg.Post.Sender.SendSeq(ctx, s.sp.Items(committed), s.sp.Ack)
 	r.rep.Delivered, r.rep.Rejected = r.rep.Delivered+stats.Delivered, r.rep.Rejected+stats.Rejected
+	r.rep.ConfigError = cmp.Or(r.rep.ConfigError, stats.ConfigError)
 	if err := s.sp.Err(); err != nil {
 		r.log.Error("reading the spool back", "error", err)
 	}
@@ -115,7 +117,7 @@ func (s *toSpool) deliver(ctx context.Context, r *run) {
 	r.rep.Backlog = waiting
 	if r.rep.Spooled > 0 {
 		// The one line cron mails when the endpoint is down: say why.
-		r.log.Warn("documents kept in the spool for the next run", "documents", r.rep.Spooled, "dir", r.cfg.StateDir, "last_failure", stats.LastFailure)
+		r.log.Warn("documents kept in the spool for the next run", "documents", r.rep.Spooled, "dir", r.cfg.StateDir, "last_failure", cmp.Or(stats.ConfigError, stats.LastFailure))
 	}
 }
 
@@ -186,6 +188,7 @@ func (m *inMemory) deliver(ctx context.Context, r *run) {
 		return
 	}
 	stats := r.cfg.Post.Sender.Send(ctx, items, nil)
+	r.rep.ConfigError = cmp.Or(r.rep.ConfigError, stats.ConfigError)
 	r.rep.Delivered += stats.Delivered
 	r.rep.Rejected += stats.Rejected
 	r.rep.Lost += stats.Pending

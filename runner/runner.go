@@ -75,6 +75,9 @@ type Report struct {
 	Kinds       map[string]int    // documents collected (past the users step), by kind
 	Backlog     int               // documents waiting in the spool after the run; -1: unknown (no spool)
 	TextfileErr error             // the Prometheus textfile could not be written
+	// ConfigError is why sending stopped for something only a person
+	// can fix (see send.SendStats); "" when nothing did.
+	ConfigError string
 }
 
 // Undelivered tells whether anything collected or spooled did not reach
@@ -148,7 +151,7 @@ func (r *run) open(ctx context.Context) {
 		for i, c := range cfg.Collectors {
 			names[i] = c.Name()
 		}
-		r.p.dests = append(r.p.dests, &stdout{r: r, print: format.Table(cfg.Stdout, names)})
+		r.p.dests = append(r.p.dests, &stdout{r: r, print: format.TableFor(cfg.Stdout, cfg.Env.Cluster, cfg.Users.LoginNode(cfg.Env.LoginNode), names)})
 	}
 	if t.store != nil {
 		limits := spool.SpoolLimits{}
@@ -200,6 +203,9 @@ func (r *run) collect(ctx context.Context) []collect.Outcome {
 			r.rep.FailedCollector = append(r.rep.FailedCollector, o.Err)
 			r.log.Error("collector failed", "error", o.Err)
 		}
+	}
+	if cfg.SkipUnavailable {
+		warnVanished(r.log, r.txn.sections[runSection], outcomes)
 	}
 	r.rep.Collectors = collectorResults(outcomes)
 	if cfg.SelfReport {

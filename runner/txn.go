@@ -95,6 +95,7 @@ func (t *txn) save(cfg Config, outcomes []collect.Outcome, rep *Report) {
 	for _, o := range outcomes {
 		t.store.SetSection(o.Name, o.State)
 	}
+	t.store.SetSection(runSection, nextRunRecord(t.sections[runSection], outcomes, cfg.SkipUnavailable))
 	if err := t.store.Save(cfg.Env.Now()); err != nil {
 		rep.StateErr = err
 		t.log.Error("state not saved: this run's NETWORK, disk I/O, login history and finished jobs are not sent, the next run collects them again", "error", err)

@@ -32,6 +32,8 @@ type result struct {
 	retryAfter time.Duration
 	excerpt    string // response body excerpt, control chars replaced, secrets removed
 	err        error  // transport error, already stripped of the URL
+	html       bool   // a 2xx that is a web page, not the input's acknowledgement
+	location   string // a redirect's Location, resolved and without credentials
 }
 
 // post performs one HTTP attempt.
@@ -54,12 +56,20 @@ func (s *Sender) post(ctx context.Context, body reqBody) result {
 
 	res := result{status: resp.StatusCode}
 	if resp.StatusCode/100 == 2 {
+		if isHTML(resp.Header.Get("Content-Type")) {
+			buf, _ := io.ReadAll(io.LimitReader(resp.Body, drainLimit))
+			res.html, res.excerpt = true, s.pageExcerpt(buf)
+			return res
+		}
 		// Drain so the connection goes back to the pool.
 		_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
 		return res
 	}
 	buf, _ := io.ReadAll(io.LimitReader(resp.Body, drainLimit))
 	res.excerpt = s.excerpt(buf)
+	if resp.StatusCode/100 == 3 {
+		res.location = s.location(resp.Header.Get("Location"))
+	}
 	if v := resp.Header.Get("Retry-After"); v != "" {
 		res.retryAfter, _ = parseRetryAfter(v, s.now())
 	}
@@ -83,6 +93,12 @@ func (s *Sender) logAttrs(res result) []any {
 		return append(attrs, "error", s.redact(res.err.Error()))
 	}
 	attrs = append(attrs, "status", res.status, "body", res.excerpt)
+	if res.html {
+		attrs = append(attrs, "content_type", "text/html")
+	}
+	if res.location != "" {
+		attrs = append(attrs, "location", res.location)
+	}
 	if res.retryAfter > 0 {
 		attrs = append(attrs, "retry_after", res.retryAfter)
 	}
@@ -93,6 +109,9 @@ func (s *Sender) logAttrs(res result) []any {
 func (s *Sender) describe(res result) string {
 	if res.err != nil {
 		return s.redact(res.err.Error())
+	}
+	if res.html {
+		return fmt.Sprintf("HTTP %d, an HTML page: %s", res.status, res.excerpt)
 	}
 	if res.excerpt == "" {
 		return fmt.Sprintf("HTTP %d", res.status)
@@ -120,8 +139,15 @@ func classify(res result) action {
 		return actRetry
 	}
 	switch c := res.status; {
+	case c/100 == 2 && res.html:
+		// A web page, not the input's "ok": a mistyped --url reaching
+		// some other server. Nothing was delivered.
+		return actHalt
 	case c/100 == 2:
 		return actDeliver
+	case c == http.StatusNotImplemented, c == http.StatusHTTPVersionNotSupported:
+		// The server will not take such a request at all: no retry helps.
+		return actHalt
 	case c == http.StatusRequestTimeout, c == http.StatusTooManyRequests, c/100 == 5:
 		return actRetry
 	case c == http.StatusUnauthorized, c == http.StatusForbidden,

@@ -25,6 +25,7 @@ type run struct {
 	stopCh   chan struct{}
 	haltLog  sync.Once
 	giveUp   sync.Once
+	stall    *stallWatch // nil: no stall notice
 
 	mu sync.Mutex // serializes ack and guards what follows and batchDoc.settled
 	// refused holds the documents the endpoint refused on their own while
@@ -92,6 +93,9 @@ func (r *run) settleSpan(sp span, o Outcome) {
 		r.count(o, len(r.ackIDs))
 		r.ack(r.ackIDs, o)
 	}
+	if o == Delivered {
+		r.stall.delivered(time.Now())
+	}
 	// The endpoint takes documents: those it refused were refused for
 	// what they hold.
 	if o == Delivered && !r.refused.Empty() {
@@ -131,7 +135,7 @@ func (r *run) countRequest(ctx context.Context, retry bool, res result) {
 	if res.err != nil && ctx.Err() != nil {
 		return
 	}
-	if res.err != nil || res.status/100 != 2 {
+	if res.err != nil || res.status/100 != 2 || res.html {
 		r.stats.LastFailure = r.s.describe(res)
 	}
 }
@@ -143,11 +147,15 @@ func (r *run) stop() {
 	})
 }
 
-// halt stops all further sending after a configuration error.
+// halt stops all further sending after a configuration error, which it
+// records for the run's summary and exit status.
 func (r *run) halt(res result) {
 	r.haltLog.Do(func() {
-		r.s.log.Error("output: endpoint refused the request; check URL and token, keeping documents for the next run",
-			r.s.logAttrs(res)...)
+		why := r.s.needsPerson(res)
+		r.mu.Lock()
+		r.stats.ConfigError = why
+		r.mu.Unlock()
+		r.s.log.Error("output: sending stopped, documents kept for the next run: "+why, r.s.logAttrs(res)...)
 	})
 	r.stop()
 }

@@ -65,6 +65,10 @@ type SenderConfig struct {
 	BackoffMax     time.Duration // default 30s
 	UserAgent      string        // default "afmc"
 	Logger         *slog.Logger  // nil → discard
+	// StallNotice, when positive, is how long a Send goes without
+	// delivering a document before it logs, once, that it keeps retrying
+	// until its deadline (for a person at a terminal).
+	StallNotice time.Duration
 }
 
 // SendStats summarises one Send call. Requests counts every HTTP attempt,
@@ -74,6 +78,12 @@ type SendStats struct {
 	// LastFailure describes the last failed request (status and answer, or
 	// the transport error), with secrets removed; empty when none failed.
 	LastFailure string
+	// ConfigError says why sending stopped for something a person must
+	// fix (a wrong URL or token, a redirect, a web page answering, an
+	// untrusted certificate, every document refused), naming what to
+	// change; empty when nothing did. The documents stay Pending, but the
+	// next run will meet the same answer.
+	ConfigError string
 }
 
 const (
@@ -257,6 +267,7 @@ func (s *Sender) SendSeq(ctx context.Context, items iter.Seq[Item], ack func(ids
 		stopCh: make(chan struct{}),
 		free:   make(chan *batch, s.cfg.Concurrency+1),
 	}
+	defer r.watchStall(ctx)()
 	work := make(chan *batch)
 	var wg sync.WaitGroup
 	for range s.cfg.Concurrency {
@@ -335,6 +346,9 @@ func (s *Sender) SendSeq(ctx context.Context, items iter.Seq[Item], ack func(ids
 	// the wrong one (a web server's 400 for a mistyped --url): keep them.
 	if !r.refused.Empty() {
 		s.log.Error("output: the endpoint refused every document it was sent; keeping them for the next run: check --url", "url", s.logURL, "refused", r.nRefused)
+		if r.stats.ConfigError == "" {
+			r.stats.ConfigError = fmt.Sprintf("%s refused every document it was sent (%d): check --url", s.logURL, r.nRefused)
+		}
 		r.settleSet(&r.refused, Pending)
 	}
 	stats := r.stats

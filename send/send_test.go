@@ -513,20 +513,51 @@ func TestSendRejectsRefusedDocuments(t *testing.T) {
 	}
 }
 
+// What needs a person stops sending for the run and keeps every document:
+// a status no retry changes, a redirect (named with its Location), a web
+// page where Logstash's "ok" was expected. The reason, for the exit status
+// and the run's summary, says what to change.
 func TestSendStopsOnConfigurationErrors(t *testing.T) {
-	for _, code := range []int{401, 403, 404, 405, 302} {
+	type answer struct {
+		name string
+		code int
+		want string // in ConfigError and the one log line
+	}
+	for _, a := range []answer{
+		{"401", 401, "refused the token (HTTP 401): check the token and --url"},
+		{"403", 403, "refused the token (HTTP 403)"},
+		{"404", 404, "has no input there (HTTP 404): check --url"},
+		{"405", 405, "has no input there (HTTP 405)"},
+		{"501", 501, "does not take such a request (HTTP 501)"},
+		{"505", 505, "does not take such a request (HTTP 505)"},
+		{"302", 302, "/elsewhere (HTTP 302): set --url to it"},
+		{"308 relative", 308, "/ingest/ (HTTP 308): set --url to it"},
+		{"html 200", 200, "an HTML page (title Welcome to nginx!) answered at"},
+		{"xhtml 201", 201, "an HTML page (title Sign in) answered at"},
+	} {
 		for _, batch := range []int{1, 10} {
-			t.Run(fmt.Sprintf("%d/batch-%d", code, batch), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/batch-%d", a.name, batch), func(t *testing.T) {
 				var sk *sink
 				sk = newSink(t, func(_ int64, w http.ResponseWriter, r *http.Request, _ []json.RawMessage) bool {
-					if r.URL.Path == "/elsewhere" {
+					switch {
+					case r.URL.Path == "/elsewhere" || r.URL.Path == "/ingest/":
 						return false // a redirect target that would swallow the data
+					case a.name == "302":
+						http.Redirect(w, r, sk.URL+"/elsewhere", a.code)
+					case a.name == "308 relative":
+						w.Header().Set("Location", "ingest/")
+						w.WriteHeader(a.code)
+					case a.name == "html 200":
+						// No Content-Type: the server sniffs text/html.
+						w.WriteHeader(a.code)
+						io.WriteString(w, "<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body>ok</body></html>")
+					case a.name == "xhtml 201":
+						w.Header().Set("Content-Type", "application/xhtml+xml; charset=utf-8")
+						w.WriteHeader(a.code)
+						io.WriteString(w, "<html><head><TITLE>\n  Sign  in\n</TITLE></head></html>")
+					default:
+						http.Error(w, "go away", a.code)
 					}
-					if code == 302 {
-						http.Redirect(w, r, sk.URL+"/elsewhere", code)
-						return true
-					}
-					http.Error(w, "go away", code)
 					return true
 				})
 				var logs logBuffer
@@ -544,16 +575,135 @@ func TestSendStopsOnConfigurationErrors(t *testing.T) {
 				if st.Pending != len(items) || st.Retries != 0 || st.Requests > cfg.Concurrency {
 					t.Errorf("stats = %+v, want all pending after at most %d requests", st, cfg.Concurrency)
 				}
+				if !strings.Contains(st.ConfigError, a.want) || !strings.Contains(st.ConfigError, sk.URL) {
+					t.Errorf("ConfigError %q, want it to name the URL and say %q", st.ConfigError, a.want)
+				}
 				out := logs.String()
-				if c := strings.Count(out, "check URL and token"); c != 1 {
+				if c := strings.Count(out, "sending stopped, documents kept for the next run"); c != 1 {
 					t.Errorf("configuration problem logged %d times, want once:\n%s", c, out)
 				}
-				if !strings.Contains(out, fmt.Sprintf("status=%d", code)) {
-					t.Errorf("status not logged:\n%s", out)
+				if !strings.Contains(out, a.want) || !strings.Contains(out, fmt.Sprintf("status=%d", a.code)) {
+					t.Errorf("log does not say %q and the status:\n%s", a.want, out)
 				}
 			})
 		}
 	}
+}
+
+// Logstash's own answers are delivered: "ok" in plain text, an empty 200,
+// JSON; only a web page is taken for another server.
+func TestSendPlainAnswersDeliver(t *testing.T) {
+	for _, ct := range []string{"text/plain", "", "application/json", "text/plain; charset=utf-8"} {
+		sk := newSink(t, func(_ int64, w http.ResponseWriter, _ *http.Request, _ []json.RawMessage) bool {
+			if ct != "" {
+				w.Header().Set("Content-Type", ct)
+			} else {
+				w.Header()["Content-Type"] = nil // as sent: none
+			}
+			w.WriteHeader(200)
+			return true
+		})
+		s := newSender(t, testConfig(sk.URL))
+		items := makeItems(5)
+		st := s.Send(t.Context(), items, nil)
+		if st.Delivered != 5 || st.ConfigError != "" {
+			t.Errorf("Content-Type %q: %+v", ct, st)
+		}
+	}
+}
+
+func TestIsHTML(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/html": true, "text/html; charset=utf-8": true, "TEXT/HTML": true, "application/xhtml+xml": true,
+		"text/html;;bad": true, "text/plain": false, "": false, "application/json": false, "text/htmlx": false,
+	} {
+		if got := isHTML(ct); got != want {
+			t.Errorf("isHTML(%q) = %v", ct, got)
+		}
+	}
+}
+
+// A redirect's Location is an answer of the server's: named without the
+// credentials of a URL and bounded, never the token.
+func TestSendRedirectLocationIsSafe(t *testing.T) {
+	sk := newSink(t, func(_ int64, w http.ResponseWriter, r *http.Request, _ []json.RawMessage) bool {
+		w.Header().Set("Location", "https://user:pw@sso.example.org/login?next="+testToken+strings.Repeat("x", 500))
+		w.WriteHeader(302)
+		return true
+	})
+	var logs logBuffer
+	cfg := testConfig(sk.URL)
+	cfg.Logger = logs.logger()
+	st := newSender(t, cfg).Send(t.Context(), makeItems(3), nil)
+	for _, text := range []string{st.ConfigError, logs.String()} {
+		if !strings.Contains(text, "https://redacted@sso.example.org/login") || strings.Contains(text, "pw@") || strings.Contains(text, "tok<&>") || strings.Contains(text, strings.Repeat("x", 300)) {
+			t.Errorf("the Location is not made safe:\n%s", text)
+		}
+	}
+}
+
+// An endpoint that stops taking documents is named once, StallNotice
+// after the last document it took, with the deadline the run retries
+// until; one that takes them is not. (Timers never fire early: the bound
+// below holds however loaded the machine.)
+func TestSendStallNotice(t *testing.T) {
+	const notice = "the endpoint is not taking documents; retrying until the run's deadline"
+	run := func(t *testing.T, after, timeout time.Duration, n int, answer func(i int64, w http.ResponseWriter) bool) (string, SendStats) {
+		sk := newSink(t, func(i int64, w http.ResponseWriter, _ *http.Request, _ []json.RawMessage) bool { return answer(i, w) })
+		var logs logBuffer
+		cfg := testConfig(sk.URL)
+		cfg.Concurrency = 1
+		cfg.Logger = logs.logger()
+		cfg.StallNotice = after
+		ctx, cancel := context.WithTimeout(t.Context(), timeout)
+		defer cancel()
+		st := newSender(t, cfg).Send(ctx, makeItems(n), nil)
+		return logs.String(), st
+	}
+	t.Run("dead", func(t *testing.T) {
+		out, st := run(t, 100*time.Millisecond, 3*time.Second, 20, func(_ int64, w http.ResponseWriter) bool {
+			http.Error(w, "pipeline busy", http.StatusServiceUnavailable)
+			return true
+		})
+		if strings.Count(out, notice) != 1 || !strings.Contains(out, "level=WARN") || !strings.Contains(out, `last_failure="HTTP 503: pipeline busy`) || !strings.Contains(out, "until=") {
+			t.Errorf("stats %+v:\n%s", st, out)
+		}
+	})
+	t.Run("taking documents", func(t *testing.T) {
+		out, st := run(t, 5*time.Second, 10*time.Second, 20, func(int64, http.ResponseWriter) bool { return false })
+		if strings.Contains(out, notice) || st.Delivered != 20 {
+			t.Errorf("stats %+v:\n%s", st, out)
+		}
+	})
+	t.Run("dead after taking some", func(t *testing.T) {
+		const after = 200 * time.Millisecond
+		var mu sync.Mutex
+		var lastOK time.Time
+		out, st := run(t, after, 1500*time.Millisecond, 20, func(i int64, w http.ResponseWriter) bool {
+			if i <= 5 {
+				w.WriteHeader(http.StatusOK)
+				mu.Lock()
+				lastOK = time.Now()
+				mu.Unlock()
+				return true
+			}
+			http.Error(w, "gone", http.StatusBadGateway)
+			return true
+		})
+		if strings.Count(out, notice) != 1 || st.Delivered != 5 {
+			t.Fatalf("stats %+v:\n%s", st, out)
+		}
+		line := out[strings.Index(out, "time="):]
+		for !strings.Contains(line[:strings.IndexByte(line, '\n')], notice) {
+			line = line[strings.IndexByte(line, '\n')+1:]
+		}
+		at, err := time.Parse("2006-01-02T15:04:05.000Z07:00", strings.Fields(line)[0][len("time="):])
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil || at.Before(lastOK.Add(after-2*time.Millisecond)) {
+			t.Errorf("notice at %v (%v), the last delivery at %v: want %v after it at least", at, err, lastOK, after)
+		}
+	})
 }
 
 func TestSendNeverLogsSecrets(t *testing.T) {
@@ -728,6 +878,9 @@ func TestSendOverTLSWithCAFile(t *testing.T) {
 		acks.check(items, all(Pending))
 		if st.Requests > cfg.Concurrency {
 			t.Errorf("stats = %+v, want at most %d attempts", st, cfg.Concurrency)
+		}
+		if !strings.Contains(st.ConfigError, "is not trusted") || !strings.Contains(st.ConfigError, "--ca-file") {
+			t.Errorf("ConfigError %q: a person must give the site CA", st.ConfigError)
 		}
 		if !strings.Contains(logs.String(), "certificate") {
 			t.Errorf("certificate problem not logged:\n%s", logs.String())
@@ -939,7 +1092,12 @@ func TestClassify(t *testing.T) {
 		{result{status: 403}, actHalt},
 		{result{status: 404}, actHalt},
 		{result{status: 405}, actHalt},
+		{result{status: 501}, actHalt},
+		{result{status: 505}, actHalt},
+		{result{status: 502}, actRetry},
+		{result{status: 200, html: true}, actHalt},
 		{result{status: 301}, actHalt},
+		{result{status: 199}, actHalt},
 	}
 	for _, tc := range tests {
 		if got := classify(tc.res); got != tc.want {
@@ -973,6 +1131,11 @@ func TestSendEverythingRefusedIsKept(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "refused every document") {
 		t.Errorf("not logged:\n%s", logs.String())
+	}
+	// A person must fix it: the run says so (exit status 5).
+	st := newSender(t, SenderConfig{URL: srv.URL + "/", Token: testToken, BackoffBase: time.Millisecond}).Send(t.Context(), makeItems(2), nil)
+	if !strings.Contains(st.ConfigError, "refused every document it was sent (2): check --url") {
+		t.Errorf("ConfigError %q", st.ConfigError)
 	}
 	// Eight refused documents a run: five lines, then a count.
 	if n := strings.Count(logs.String(), `endpoint rejected document"`); n != 2*refusedLogged {

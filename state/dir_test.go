@@ -3,7 +3,9 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -150,11 +152,12 @@ func TestOpenRefusesUnsafeDir(t *testing.T) {
 	}
 	tests := []tc{
 		{"group-writable", 0o770, os.Geteuid(), []string{"drwxrwx--- (0770)", "chmod 700"}},
-		{"world-writable", 0o777, os.Geteuid(), []string{"drwxrwxrwx (0777)", "chmod 700"}},
-		{"world-writable sticky", 0o777 | os.ModeSticky, os.Geteuid(), []string{"(1777)", "chmod 700"}},
+		// Shared: never chmod'ed, a dir of afmc's own instead.
+		{"world-writable", 0o777, os.Geteuid(), []string{"drwxrwxrwx (0777)", "a shared directory", "--state-dir " + defaultHint(os.Geteuid())}},
+		{"world-writable sticky", 0o777 | os.ModeSticky, os.Geteuid(), []string{"(1777)", "a shared directory", "/state/afmc-" + userName(os.Geteuid()) + " (afmc creates it, mode 0700)"}},
 	}
 	if os.Geteuid() == 0 {
-		tests = append(tests, tc{"another user's", 0o700, nobody, []string{"owned by uid 65534", "drwx------ (0700)", "chown", "another --state-dir"}})
+		tests = append(tests, tc{"another user's, unsafe", 0o770, nobody, []string{"owned by uid 65534", "drwxrwx--- (0770)", "chown root", "another --state-dir"}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +173,11 @@ func TestOpenRefusesUnsafeDir(t *testing.T) {
 			}
 			_, err := Open(context.Background(), dir, time.Second, quiet())
 			mustContain(t, err, ErrUnsafe, append([]string{dir}, tt.want...)...)
+			if strings.Contains(tt.name, "shared") || strings.Contains(tt.name, "world") {
+				if strings.Contains(err.Error(), "chmod") || strings.Contains(err.Error(), "chown") {
+					t.Errorf("a shared dir: the hint changes it: %v", err)
+				}
+			}
 			entries, _ := os.ReadDir(dir)
 			if len(entries) != 0 {
 				t.Errorf("files created in a refused dir: %v", entries)
@@ -187,7 +195,10 @@ func TestOpenChecksTheDirsAbove(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Open(context.Background(), filepath.Join(shared, "afmc", "state"), time.Second, quiet())
-	mustContain(t, err, ErrUnsafe, shared, "drwxrwxrwx", "chmod go-w "+shared)
+	mustContain(t, err, ErrUnsafe, shared, "drwxrwxrwx", "choose a --state-dir below dirs only", "such as "+defaultHint(os.Geteuid()))
+	if strings.Contains(err.Error(), "chmod") {
+		t.Errorf("the hint chmods a dir above the state dir, not afmc's: %v", err)
+	}
 	if entries, _ := os.ReadDir(shared); len(entries) != 0 {
 		t.Errorf("created below a refused dir: %v", entries)
 	}
@@ -341,4 +352,29 @@ func TestDefaultStateDir(t *testing.T) {
 	// No shared fallback: without a default, opening says what to set.
 	_, err := Open(context.Background(), DefaultDir(func(string) string { return "" }, 1000), time.Second, quiet())
 	mustContain(t, err, ErrNoStateDir, "--state-dir")
+}
+
+// defaultHint is the state dir a refusal offers instead: the default one.
+func defaultHint(uid int) string {
+	if dir, err := DefaultStateDir(os.Getenv, uid); err == nil {
+		return dir
+	}
+	return "DIR (a directory of this user's own)"
+}
+
+// userName is the login name of uid, or the uid when it has none, as the
+// refusals name it.
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(uid)
+}
+
+// who names uid as the refusals do.
+func who(uid int) string {
+	if name := userName(uid); name != strconv.Itoa(uid) {
+		return fmt.Sprintf("uid %d (%s)", uid, name)
+	}
+	return fmt.Sprintf("uid %d", uid)
 }

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -53,19 +52,9 @@ type Store struct {
 }
 
 // DefaultStateDir is /var/lib/afmc for root, else $XDG_STATE_HOME/afmc or
-// ~/.local/state/afmc. Without either variable there is no default: a
-// shared dir such as /tmp would let other users plant files in it.
+// ~/.local/state/afmc (safedir.DefaultStateDir).
 func DefaultStateDir(getenv func(string) string, uid int) (string, error) {
-	if uid == 0 {
-		return "/var/lib/afmc", nil
-	}
-	if x := getenv("XDG_STATE_HOME"); filepath.IsAbs(x) { // the spec ignores a relative one
-		return filepath.Join(x, "afmc"), nil
-	}
-	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".local", "state", "afmc"), nil
-	}
-	return "", ErrNoStateDir
+	return safedir.DefaultStateDir(getenv, uid)
 }
 
 // DefaultDir is DefaultStateDir with "" for no default, which Open and
@@ -232,6 +221,7 @@ func (s *Store) Close() error {
 
 // The state dir's errors, as safedir returns them.
 var (
-	ErrUnsafe     = safedir.ErrUnsafe
-	ErrNoStateDir = safedir.ErrNoStateDir
+	ErrUnsafe       = safedir.ErrUnsafe
+	ErrNoStateDir   = safedir.ErrNoStateDir
+	ErrServiceState = safedir.ErrServiceState
 )

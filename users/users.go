@@ -48,6 +48,7 @@ type Step struct {
 	gid     string          // the group's id, once resolved
 	member  map[string]bool // resolved users: in the group or not
 	groupOK bool
+	warning string // what is weak in these settings, for the run to say
 }
 
 // New builds the step. salt is the content of --salt-file or AFMC_SALT.
@@ -71,6 +72,9 @@ func New(s Settings, salt, loginNode string, ns NameService, log *slog.Logger) (
 			}
 		default:
 			st.hash = func(name string) string { return SaltedSHA256(salt, name) }
+			if salt == "" {
+				st.warning = "--obfuscate-users without a salt: anyone can hash every name of the site's directory and read the users back from the dashboard; set --salt-file or AFMC_SALT (the hashes change with it: the user history starts anew)"
+			}
 		}
 	} else if salt != "" && s.SaltFile != "" {
 		log.Warn("--salt-file is set but --obfuscate-users is not: user names are sent as they are")
@@ -79,6 +83,19 @@ func New(s Settings, salt, loginNode string, ns NameService, log *slog.Logger) (
 		st.host = ObfuscateHost(s.ObfuscateHostsPrefix, loginNode, s.ObfuscateHosts)
 	}
 	return st, nil
+}
+
+// Warning is what is weak in the step's settings (hashing without a
+// salt), for the run to log and afmc check to show; "" when nothing is.
+func (st *Step) Warning() string { return st.warning }
+
+// LoginNode is the login node name documents carry: obfuscated with
+// --obfuscate-hosts, else node.
+func (st *Step) LoginNode(node string) string {
+	if st != nil && st.host != "" {
+		return st.host
+	}
+	return node
 }
 
 // Batched tells whether documents should reach Apply in batches: the

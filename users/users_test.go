@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/atlas-af/afmc/document"
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -204,6 +205,7 @@ func TestObfuscation(t *testing.T) {
 // /etc/passwd and /etc/group say (this machine's nsswitch reads files).
 func TestGetentAgreesWithFiles(t *testing.T) {
 	t.Parallel()
+	getent := testtool.Need(t, "getent")
 	groups := readDB(t, "/etc/group", 4)
 	passwd := readDB(t, "/etc/passwd", 7)
 	var all []string
@@ -223,7 +225,7 @@ func TestGetentAgreesWithFiles(t *testing.T) {
 				want[p[0]] = true
 			}
 		}
-		st, err := New(Settings{Group: g[0]}, "", "", Getent{Path: "getent"}, discard)
+		st, err := New(Settings{Group: g[0]}, "", "", Getent{Path: getent}, discard)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,7 +243,7 @@ func TestGetentAgreesWithFiles(t *testing.T) {
 			t.Errorf("group %s: %v, want %v", g[0], got, wantList)
 		}
 	}
-	_, _, err := Getent{Path: "getent"}.Group(context.Background(), "no-such-group-afmc")
+	_, _, err := Getent{Path: getent}.Group(context.Background(), "no-such-group-afmc")
 	if err == nil || !strings.Contains(err.Error(), "unknown to the name service") {
 		t.Errorf("unknown group: %v", err)
 	}

@@ -28,14 +28,24 @@ import (
 // request: Logstash makes an event of any request.
 type checkCmd struct {
 	Kinds []string `arg:"" optional:"" name:"kind" help:"What to check (default: every collector): ${kinds}."`
+
+	envFile *envFile // --env-file, as run read it; nil: none
 }
 
 // Check results.
 const (
 	checkOK   = "OK"
-	checkSkip = "SKIP" // a collector whose source is not on this host
+	checkSkip = "SKIP" // not checked: a collector whose source is not on this host, a token nothing posts with
+	checkWarn = "WARN" // works, but should be changed: not a failure
 	checkFail = "FAIL"
 )
+
+// baselineNotes say which documents a collector sends only from its
+// second run: check runs every collector against no state, as a first run.
+var baselineNotes = map[string]string{
+	"network": "NETWORK documents come from the second run: the first records a baseline",
+	"disk":    "DISKIO documents come from the second run: the first records a baseline",
+}
 
 type checkRow struct{ what, result, detail string }
 
@@ -70,7 +80,10 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	} else {
 		add("cluster", nil, extcmd.Printable(c.Cluster))
 	}
-	if _, msg := c.token(getenv); msg != "" {
+	if _, msg := c.token(getenv); msg != "" && c.TokenFile == "" && strings.TrimSpace(getenv("AFMC_TOKEN")) == "" {
+		// Nothing is posted without one: not a failure of this node.
+		rows = append(rows, checkRow{"token", checkSkip, "none set: --post will need one, from --token-file FILE (token_file) or AFMC_TOKEN"})
+	} else if msg != "" {
 		add("token", errors.New(msg), "")
 	} else {
 		from := "AFMC_TOKEN"
@@ -79,9 +92,25 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		}
 		add("token", nil, "from "+from)
 	}
-	if _, msg := c.usersStep(getenv, env.LoginNode, log); msg != "" {
+	if cmd.envFile != nil {
+		names := cmd.envFile.names()
+		detail := cmd.envFile.path + ": " + plural(len(names), "variable")
+		if len(names) > 0 {
+			detail += " (" + strings.Join(names, ", ") + ")"
+		}
+		if ws := cmd.envFile.notes; len(ws) > 0 {
+			rows = append(rows, checkRow{"env file", checkWarn, detail + "; " + strings.Join(ws, "; ")})
+		} else {
+			add("env file", nil, detail)
+		}
+	}
+	step, msg := c.usersStep(getenv, env.LoginNode, log)
+	if msg != "" {
 		add("users step", errors.New(msg), "")
-	} else if c.Users.Group != "" {
+	} else if w := step.Warning(); w != "" {
+		rows = append(rows, checkRow{"users step", checkWarn, w})
+	}
+	if msg == "" && c.Users.Group != "" {
 		// The name service answers for the group: a run's users step will.
 		gid, members, err := users.Getent{Path: c.Users.Getent}.Group(ctx, c.Users.Group)
 		add("group "+c.Users.Group, err, fmt.Sprintf("gid %s, %s as supplementary group", gid, plural(len(members), "member")))
@@ -98,7 +127,11 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 			// The row names the collector: not its error again.
 			add(what, errors.New(strings.TrimPrefix(o.Err.Error(), what+": ")), "")
 		default:
-			add(what, nil, plural(o.Emitted, "document"))
+			detail := plural(o.Emitted, "document")
+			if note := baselineNotes[o.Name]; note != "" {
+				detail += "; " + note
+			}
+			add(what, nil, detail)
 		}
 	}
 
@@ -108,9 +141,15 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		dir = state.DefaultDir(getenv, os.Geteuid())
 	}
 	store, err := state.Open(ctx, dir, c.LockTimeout, log)
-	if err != nil {
+	switch {
+	case errors.Is(err, state.ErrServiceState):
+		// Root on a packaged node: the dir is the service's, and the
+		// check that matters is the one run as the service.
+		rows = append(rows, checkRow{"state dir", checkSkip, dir + ": the afmc service's (its user owns it): root does not lock it. " +
+			"To check as the service runs: systemctl start afmc-check; journalctl -u afmc-check (under cron: sudo -u afmc afmc check)"})
+	case err != nil:
 		add("state dir", err, "")
-	} else {
+	default:
 		add("state dir", nil, dir+": writable, lock taken")
 		sp, err := spool.OpenSpool(store.Handle(), store.Generation(), spool.SpoolLimits{}, time.Now(), log)
 		if err != nil {
@@ -133,13 +172,27 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 
 	// The endpoint, without a request.
 	u, err := send.ParseEndpoint(c.URL)
-	if err != nil {
+	refused := false
+	if err == nil {
+		// The rule collect --post applies: a URL it refuses is not probed.
+		ok, msg := c.plainHTTP()
+		if refused = msg != ""; refused {
+			add("endpoint url", errors.New(msg), "")
+		} else if ok != "" {
+			add("endpoint url", nil, ok)
+		}
+	}
+	switch {
+	case refused:
+	case err != nil:
 		add("endpoint", err, "")
-	} else if conf, err := send.TLSConfig(c.CAFile); err != nil {
-		add("endpoint", err, "")
-	} else {
-		for _, st := range send.Probe(ctx, u, conf, c.RequestTimeout) {
-			add("endpoint "+st.Name, st.Err, st.Detail)
+	default:
+		if conf, err := send.TLSConfig(c.CAFile); err != nil {
+			add("endpoint", err, "")
+		} else {
+			for _, st := range send.Probe(ctx, u, conf, c.RequestTimeout) {
+				add("endpoint "+st.Name, st.Err, st.Detail)
+			}
 		}
 	}
 

@@ -19,7 +19,7 @@ func rowsOf(t *testing.T, out string) map[string]string {
 	if len(lines) < 2 || !strings.HasPrefix(lines[0], "CHECK") {
 		t.Fatalf("not a check table:\n%s", out)
 	}
-	re := regexp.MustCompile(`^(.+?)\s{2,}(OK|FAIL|SKIP)\s*(.*)$`)
+	re := regexp.MustCompile(`^(.+?)\s{2,}(OK|FAIL|SKIP|WARN)\s*(.*)$`)
 	rows := map[string]string{}
 	for _, l := range lines[1:] {
 		m := re.FindStringSubmatch(l)
@@ -85,7 +85,7 @@ func TestCheckFailures(t *testing.T) {
 	s := newTLSSink(t)
 	_, env := postEnv(t, s)
 	delete(env, "AFMC_CLUSTER")
-	delete(env, "AFMC_TOKEN")
+	env["AFMC_TOKEN"] = "short" // a token set, and wrong
 	hung := condorScenario(t, map[string]string{"jobs.hang": ""})
 	getent, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "ssh", "bin", "getent"))
 	r := afmc(t, env, "check", "cpu", "ssh", "condor", "--condor-bin-dir", hung, "--condor-timeout", "300ms",
@@ -95,7 +95,7 @@ func TestCheckFailures(t *testing.T) {
 	}
 	rows := rowsOf(t, r.stdout)
 	wantRow(t, rows, "cluster", `FAIL not set: set "cluster" in the config file`)
-	wantRow(t, rows, "token", "FAIL --post needs a token")
+	wantRow(t, rows, "token", "FAIL token: the token is 5 characters long, too short to be a secret")
 	wantRow(t, rows, "group nosuchgroup", `FAIL group "nosuchgroup" unknown to the name service`)
 	wantRow(t, rows, "collector cpu", "OK")
 	wantRow(t, rows, "collector ssh", "FAIL ") // named explicitly, not on this host
@@ -122,8 +122,8 @@ func TestCheckFailures(t *testing.T) {
 	os.Chmod(env["AFMC_STATE_DIR"], 0o777)
 	r = afmc(t, env, "check", "cpu")
 	wantRow(t, rowsOf(t, r.stdout), "state dir", "FAIL ")
-	if !strings.Contains(r.stdout, "chmod") {
-		t.Errorf("the state dir failure does not say how to fix it:\n%s", r.stdout)
+	if !strings.Contains(r.stdout, "a directory of its own, such as --state-dir ") || strings.Contains(r.stdout, "chmod") {
+		t.Errorf("the state dir failure does not say how to fix it, or says to chmod a dir open to all:\n%s", r.stdout)
 	}
 }
 

@@ -163,7 +163,7 @@ func (cf *configFile) check(app *kong.Application) error {
 		switch {
 		case key == "token" || key == "salt":
 			return fmt.Errorf("config file %s: the %s does not belong in the config file: name its file with %s_file, or set AFMC_%s in the environment", cf.path, key, key, strings.ToUpper(key))
-		case key == "config" || key == "help":
+		case key == "config" || key == "env_file" || key == "help" || key == "version":
 			return fmt.Errorf("config file %s line %d: %q cannot be set in the config file", cf.path, v.Line, key)
 		case !ok:
 			return fmt.Errorf("config file %s line %d: unknown setting %q (settings are named as the flags, with _ for -: cluster, token_file, mount, ...)", cf.path, v.Line, key)

@@ -135,8 +135,14 @@ Where the host's /proc, /sys, /etc, /var, /run and / are seen, in a container.
 /etc/afmc/afmc.yaml
 The settings, keys named as the flags with _ for \-.
 .TP
+/etc/afmc/afmc.env
+Secret variables (AFMC_TOKEN, AFMC_SALT), read with \-\-env\-file by the units and the cron file, with the rules of systemd's EnvironmentFile=.
+.TP
 /var/lib/afmc
 The state dir, as root: state.json, the lock, the spool of undelivered documents.
+.TP
+afmc\-check.service
+afmc check as afmc.service runs: systemctl start afmc\-check, then journalctl \-u afmc\-check.
 .SH EXIT STATUS
 .TP
 0
@@ -149,10 +155,15 @@ A collector failed, the state could not be read or saved, or the Prometheus text
 Usage error: nothing was done.
 .TP
 3
-Some documents were not delivered: they wait in the spool.
+Some documents were not delivered: they wait in the spool, and a later run sends them once the endpoint answers again.
 .TP
 4
 Another run held the state lock past \-\-lock\-timeout.
+.TP
+5
+The endpoint needs a person: it refused the token or has no input at \-\-url (401, 403, 404, 405, 501, 505), redirected, answered with a web page, showed a certificate the roots do not trust, or refused every document. They wait in the spool, but no later run delivers them until \-\-url, the token or \-\-ca\-file is fixed.
+.PP
+When several apply, the first in the order 1, 5, 4, 3 is returned: what needs a person before what heals by itself.
 .SH SEE ALSO
 cron(8), systemd.timer(5), condor_q(1), kubectl(1), getent(1), loginctl(1)
 `)
@@ -192,6 +203,17 @@ func flagWords(flags []*kong.Flag) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// takesKinds tells whether a command's arguments are kinds (collect,
+// check): what the completions offer there.
+func takesKinds(c *kong.Node) bool {
+	for _, a := range c.Positional {
+		if a.Name == "kind" {
+			return true
+		}
+	}
+	return false
 }
 
 // writeBash writes a bash completion script.
@@ -237,7 +259,7 @@ func writeBash(w io.Writer, app *kong.Application, kinds []string) {
 	fmt.Fprintf(w, "\t'') COMPREPLY=($(compgen -W '%s' -- \"$cur\")) ;;\n", strings.Join(append(cmds, flagWords(app.Flags)...), " "))
 	for _, c := range commands(app) {
 		args := ""
-		if c.Name == "collect" {
+		if takesKinds(c) {
 			args = strings.Join(kinds, " ")
 		}
 		fmt.Fprintf(w, "\t%s)\n\t\tif [[ $cur == -* ]]; then COMPREPLY=($(compgen -W '%s' -- \"$cur\"))\n\t\telse COMPREPLY=($(compgen -W '%s' -- \"$cur\")); fi ;;\n",
@@ -299,7 +321,7 @@ func writeZsh(w io.Writer, app *kong.Application, kinds []string) {
 				specs = append(specs, zshSpec(f))
 			}
 		}
-		if c.Name == "collect" {
+		if takesKinds(c) {
 			specs = append(specs, "'*:kind:("+strings.Join(kinds, " ")+")'")
 		}
 		if len(specs) == 0 {

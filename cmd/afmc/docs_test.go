@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // model is the command line as kong sees it.
@@ -38,9 +40,14 @@ func TestManPage(t *testing.T) {
 			t.Errorf("the man page lacks --%s", f.Name)
 		}
 	}
+	for _, want := range []string{".SH EXIT STATUS\n", "\n5\nThe endpoint needs a person", "in the order 1, 5, 4, 3", `afmc\-check.service`, "/etc/afmc/afmc.env"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the man page does not say %q", want)
+		}
+	}
 	page := filepath.Join(t.TempDir(), "afmc.1")
 	os.WriteFile(page, []byte(r.stdout), 0o644)
-	out, err := exec.Command("groff", "-man", "-Tutf8", "-ww", "-z", page).CombinedOutput()
+	out, err := exec.Command(testtool.Need(t, "groff"), "-man", "-Tutf8", "-ww", "-z", page).CombinedOutput()
 	if err != nil || len(out) > 0 {
 		t.Errorf("groff (install groff-base): %v\n%s", err, out)
 	}
@@ -50,7 +57,7 @@ func TestManPage(t *testing.T) {
 // last word, and returns what bash would offer.
 func complete(t *testing.T, script string, words ...string) []string {
 	t.Helper()
-	cmd := exec.Command("bash", "-c", `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _afmc; printf '%s\n' "${COMPREPLY[@]}"`, "bash", script)
+	cmd := exec.Command(testtool.Need(t, "bash"), "-c", `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _afmc; printf '%s\n' "${COMPREPLY[@]}"`, "bash", script)
 	cmd.Args = append(cmd.Args, words...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -79,6 +86,9 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"afmc", "collect", "--cluster", ""}, ""},
 		{[]string{"afmc", "--log-level", "d"}, "debug"},
 		{[]string{"afmc", "collect", "--json", "ss"}, "ssh"},
+		{[]string{"afmc", "check", "c"}, "condor cpu"},
+		{[]string{"afmc", "check", "h"}, "host"},
+		{[]string{"afmc", "--v"}, "--verbose --version"},
 	} {
 		if got := strings.Join(complete(t, script, tt.words...), " "); got != tt.want {
 			t.Errorf("%q: offered %q, want %q", tt.words, got, tt.want)
@@ -94,8 +104,16 @@ func TestZshCompletion(t *testing.T) {
 	}
 	script := filepath.Join(t.TempDir(), "_afmc")
 	os.WriteFile(script, []byte(r.stdout), 0o644)
-	if out, err := exec.Command("zsh", "-n", script).CombinedOutput(); err != nil {
+	if out, err := exec.Command(testtool.Need(t, "zsh"), "-n", script).CombinedOutput(); err != nil {
 		t.Errorf("zsh -n (install zsh): %v\n%s", err, out)
+	}
+	// collect and check both complete kinds.
+	for _, cmd := range []string{"collect", "check"} {
+		branch := r.stdout[strings.Index(r.stdout, "\t\t"+cmd+")"):]
+		branch = branch[:strings.Index(branch, ";;")]
+		if !strings.Contains(branch, "'*:kind:(condor cpu disk host jupyter mem network ssh)'") {
+			t.Errorf("zsh: %s does not complete kinds:\n%s", cmd, branch)
+		}
 	}
 	if r := afmc(t, env, "completion", "fish"); r.code != exitUsage {
 		t.Errorf("completion fish: exit %d", r.code)

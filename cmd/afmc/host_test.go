@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/atlas-af/afmc/collect/host"
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // These tests read this machine, not a fixture: afmc must agree with the
@@ -27,7 +28,7 @@ func hostEnv(t *testing.T) map[string]string {
 
 func dfBytes(t *testing.T, mount string) (size, used, avail uint64) {
 	t.Helper()
-	out, err := exec.Command("df", "-B1", "--output=size,used,avail", mount).Output()
+	out, err := exec.Command(testtool.Need(t, "df"), "-B1", "--output=size,used,avail", mount).Output()
 	if err != nil {
 		t.Fatalf("df %s: %v", mount, err)
 	}

@@ -3,13 +3,13 @@ package main
 import (
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/atlas-af/afmc/internal/fixture"
 	"github.com/atlas-af/afmc/internal/kubefake"
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // The jupyter collector end to end: the CLI, the real kubectl on a login
@@ -61,10 +61,7 @@ func checkPodLists(t *testing.T, api *kubefake.API) {
 // environment.
 func jupyterKubectlEnv(t *testing.T) map[string]string {
 	t.Helper()
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Fatalf("these tests need the real kubectl in PATH (on the machine image as /usr/bin/kubectl): %v", err)
-	}
+	kubectl := testtool.Need(t, "kubectl")
 	t.Setenv("KUBECACHEDIR", t.TempDir())
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
 	t.Setenv("KUBERNETES_SERVICE_PORT", "")

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"golang.org/x/sys/unix"
 
 	"github.com/atlas-af/afmc/collect/all"
 	"github.com/atlas-af/afmc/format"
@@ -34,6 +36,11 @@ const (
 	exitUsage       = 2 // bad command line or configuration: nothing was done
 	exitUndelivered = 3 // some documents were not delivered (kept in the spool, or refused)
 	exitLocked      = 4 // another run held the state lock for longer than --lock-timeout
+	// The endpoint needs a person: 401, 403, 404, 405, 501, 505, a
+	// redirect, a web page answering, a certificate the roots do not
+	// trust, or every document refused. Kept in the spool, as for 3, but
+	// the next run will not heal it.
+	exitNeedsPerson = 5
 )
 
 // Bounds of the numeric settings: a value outside is a usage error, never
@@ -60,9 +67,11 @@ func orUnknown(s string) string {
 // cli is the command line. Every flag can also be set as AFMC_<FLAG> or in
 // the config file.
 type cli struct {
-	Config   string `placeholder:"FILE" type:"path" help:"The YAML config file (default: /etc/afmc/afmc.yaml, when it exists)."`
-	LogLevel string `enum:"debug,info,warn,error" default:"warn" help:"Log level: debug, info, warn, error. Logs go to stderr."`
-	Verbose  bool   `short:"v" help:"Log what the run does (same as --log-level=info)."`
+	Config      string      `placeholder:"FILE" type:"path" help:"The YAML config file (default: /etc/afmc/afmc.yaml, when it exists)."`
+	EnvFile     string      `placeholder:"FILE" type:"path" help:"Read environment variables (AFMC_*, the token or salt, variables of the programs afmc runs) from FILE, with the rules of systemd's EnvironmentFile=, as the units and the cron file do; they beat the environment."`
+	LogLevel    string      `enum:"debug,info,warn,error" default:"warn" help:"Log level: debug, info, warn, error. Logs go to stderr."`
+	Verbose     bool        `short:"v" help:"Log what the run does (same as --log-level=info)."`
+	ShowVersion versionFlag `name:"version" help:"Print the version, the commit and the build date, as afmc version does."`
 
 	// What collect and check share, set once: two copies would double
 	// the time kong takes to build its model on every run.
@@ -84,6 +93,22 @@ type collectCmd struct {
 }
 
 type versionCmd struct{}
+
+// versionLine is what afmc version and afmc --version print.
+func versionLine() string {
+	return fmt.Sprintf("afmc %s (commit %s, built %s, %s %s/%s)", buildVersion(), orUnknown(commit), orUnknown(date),
+		runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// versionFlag is --version: it prints the version line and exits before
+// kong asks for a command, as kong.VersionFlag does.
+type versionFlag bool
+
+func (versionFlag) BeforeReset(app *kong.Kong) error {
+	fmt.Fprintln(app.Stdout, versionLine())
+	app.Exit(exitOK)
+	return nil
+}
 
 type completionCmd struct {
 	Shell string `arg:"" enum:"bash,zsh" help:"bash or zsh."`
@@ -130,6 +155,18 @@ type exitPanic int
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
 	var c cli
 	builtin := all.Set{}.List()
+	var envFromFile *envFile
+	if path := envFilePath(args, getenv); path != "" {
+		ef, err := readEnvFile(path)
+		if err == nil {
+			err = ef.export()
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "afmc: %v\n", err)
+			return exitUsage
+		}
+		envFromFile, getenv = ef, ef.overlay(getenv)
+	}
 	fromFile, err := loadConfig(configPath(args, getenv))
 	if err != nil {
 		fmt.Fprintf(stderr, "afmc: %v\n", err)
@@ -187,13 +224,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitUsage
 	}
 	log := newLogger(stderr, c.LogLevel, c.Verbose)
+	if envFromFile != nil {
+		envFromFile.notes = envFromFile.check(parser.Model)
+		if !strings.HasPrefix(kctx.Command(), "check") { // check shows them in its table
+			for _, w := range envFromFile.notes {
+				log.Warn("env file " + envFromFile.path + ": " + w)
+			}
+		}
+	}
 	if cmd := kctx.Command(); cmd == "man" || cmd == "completion <shell>" {
 		describe(parser.Model.Node)
 	}
 	switch kctx.Command() {
 	case "version":
-		fmt.Fprintf(stdout, "afmc %s (commit %s, built %s, %s %s/%s)\n", buildVersion(), orUnknown(commit), orUnknown(date),
-			runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	case "man":
 		writeMan(stdout, parser.Model, buildVersion())
@@ -207,6 +251,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		return exitOK
 	case "check", "check <kind>":
+		c.Check.envFile = envFromFile
 		return c.Check.run(ctx, &c.Settings, stdout, stderr, getenv, log)
 	default:
 		return c.Collect.run(ctx, &c.Settings, stdout, stderr, getenv, log)
@@ -223,6 +268,9 @@ func envName(f *kong.Flag) string {
 // environment, so tests need not touch it.
 func envResolver(getenv func(string) string) kong.Resolver {
 	return kong.ResolverFunc(func(_ *kong.Context, _ *kong.Path, flag *kong.Flag) (any, error) {
+		if flag.Name == "version" {
+			return nil, nil // --version prints and exits: not a setting
+		}
 		if v := getenv(envName(flag)); v != "" {
 			return v, nil
 		}
@@ -273,6 +321,9 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	if msg != "" {
 		return usage("%s", msg)
 	}
+	if w := step.Warning(); w != "" {
+		log.Warn(w)
+	}
 	if step.Active() {
 		cfg.Users = step
 	}
@@ -285,7 +336,7 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 		cfg.Format = runner.FormatTable
 	}
 	if c.Post && !c.DryRun {
-		post, msg := set.postConfig(getenv, log)
+		post, msg := set.postConfig(getenv, log, isTerminal(stderr))
 		if msg != "" {
 			return usage("%s", msg)
 		}
@@ -299,28 +350,63 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	return exitStatus(rep)
 }
 
-// exitStatus picks one status when several things went wrong: a failure
-// that needs an administrator comes before one that heals by itself.
+// exitStatus picks one status when several things went wrong, in the
+// order 1, 5, 4, 3: what needs an administrator comes before what heals
+// by itself.
 func exitStatus(rep runner.Report) int {
 	switch {
 	case len(rep.FailedCollector) > 0, rep.PrintErr != nil, rep.TextfileErr != nil:
 		return exitFailed
+	case rep.StateErr != nil && !errors.Is(rep.StateErr, state.ErrLockTimeout):
+		return exitFailed
+	case rep.ConfigError != "":
+		return exitNeedsPerson
 	case errors.Is(rep.StateErr, state.ErrLockTimeout):
 		return exitLocked
-	case rep.StateErr != nil:
-		return exitFailed
 	case rep.Undelivered():
 		return exitUndelivered
 	}
 	return exitOK
 }
 
+// stallNotice is how long a run at a terminal goes without delivering
+// before it says it is retrying until --timeout.
+const stallNotice = 3 * time.Second
+
+// plainHTTP applies the rule for a plain http:// --url, which collect and
+// check share: the token would cross the network in clear, so it is
+// refused (msg) unless the host is this one (a loopback address) or
+// --insecure-http says the site means it. ok describes an allowed URL for
+// check's row.
+func (c *Settings) plainHTTP() (ok, msg string) {
+	u, err := url.Parse(c.URL)
+	switch {
+	case err != nil || u.Scheme != "http":
+		return "", ""
+	case isLoopback(u.Hostname()):
+		return "plain http to " + u.Hostname() + ", this host: the token stays on it", ""
+	case c.InsecureHTTP:
+		return "plain http, allowed by --insecure-http: the token crosses the network unencrypted", ""
+	}
+	return "", fmt.Sprintf("--url %s is plain http to another host: the token would cross the network unencrypted. Use https, or --insecure-http (insecure_http: true) if the site means it", u.Redacted())
+}
+
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// isTerminal tells whether w is a terminal, where a person reads the logs.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 func newLogger(w io.Writer, level string, verbose bool) *slog.Logger {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -34,6 +33,7 @@ type Settings struct {
 	Timeout          time.Duration `default:"2m" help:"Deadline for the whole run, delivery included."`
 
 	URL            string        `name:"url" default:"https://af.atlas-ml.org/" help:"Endpoint documents are POSTed to."`
+	InsecureHTTP   bool          `name:"insecure-http" help:"Allow --post to a plain http:// URL on another host than this one: the token then crosses the network unencrypted."`
 	TokenFile      string        `placeholder:"FILE" type:"path" help:"File holding the token (or set AFMC_TOKEN). Never pass a token on the command line."`
 	CAFile         string        `name:"ca-file" placeholder:"FILE" type:"path" help:"PEM bundle of a site CA, added to the system roots."`
 	Batch          int           `default:"1" help:"Documents per POST; above 1 they are sent as JSON arrays."`
@@ -117,7 +117,9 @@ func (c *Settings) token(getenv func(string) string) (string, string) {
 }
 
 // postConfig checks what --post needs, before anything is collected.
-func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*runner.PostConfig, string) {
+// atTerminal: a person watches stderr, and is told when the endpoint does
+// not answer for a while.
+func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger, atTerminal bool) (*runner.PostConfig, string) {
 	token, msg := c.token(getenv)
 	switch {
 	case msg != "":
@@ -125,8 +127,12 @@ func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*ru
 	case c.Cluster == "":
 		return nil, `--post needs --cluster (or AFMC_CLUSTER, or "cluster" in the config file)`
 	}
-	if u, err := url.Parse(c.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		log.Warn("--url is plain http: the token crosses the network unencrypted", "url", u.Redacted())
+	if _, msg := c.plainHTTP(); msg != "" {
+		return nil, msg
+	}
+	stall := time.Duration(0)
+	if atTerminal {
+		stall = stallNotice
 	}
 	// Built before anything is collected: a bad URL or CA file is a usage
 	// error.
@@ -139,6 +145,7 @@ func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger) (*ru
 		RequestTimeout: c.RequestTimeout,
 		UserAgent:      "afmc/" + buildVersion(),
 		Logger:         log,
+		StallNotice:    stall,
 	})
 	if err != nil {
 		return nil, err.Error()

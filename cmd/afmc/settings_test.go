@@ -46,7 +46,9 @@ func modelSettings(t *testing.T) map[string]setting {
 	out := map[string]setting{}
 	for _, group := range collectNode.AllFlags(true) {
 		for _, f := range group {
-			if f.Name == "help" || f.Name == "config" {
+			// Not settings: --config and --env-file are read before the
+			// file, --help and --version print and exit.
+			if f.Name == "help" || f.Name == "config" || f.Name == "env-file" || f.Name == "version" {
 				continue
 			}
 			s := setting{Enum: f.EnumSlice()}

@@ -9,12 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 
 	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/collect/collecttest"
@@ -114,7 +115,7 @@ func TestSSHFromUtmp(t *testing.T) {
 func TestSSHAgreesWithWho(t *testing.T) {
 	env, _ := sshHost(t)
 	utmp := filepath.Join(env.Roots.Var, "run", "utmp")
-	out, err := exec.Command("who", utmp).Output()
+	out, err := exec.Command(testtool.Need(t, "who"), utmp).Output()
 	if err != nil {
 		t.Fatalf("who %s: %v", utmp, err)
 	}

@@ -3,10 +3,11 @@ package kubefake
 import (
 	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // ServiceAccountDir lays out a pod's service-account mount: the token and
@@ -45,10 +46,7 @@ func FixtureToken(t testing.TB, sa string) string {
 // temp dir, not ~/.kube.
 func RealKubectl(t *testing.T) string {
 	t.Helper()
-	p, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Fatalf("these tests need the real kubectl in PATH (on the machine image as /usr/bin/kubectl): %v", err)
-	}
+	p := testtool.Need(t, "kubectl")
 	t.Setenv("KUBECACHEDIR", t.TempDir())
 	return p
 }

@@ -63,21 +63,42 @@ func OpenDir(path string) (*Dir, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", abs, err)
 	}
-	return OpenExisting(abs)
+	return openDir(abs)
 }
 
-// OpenExisting opens and checks an existing dir, creating nothing.
-func OpenExisting(abs string) (*Dir, error) {
+// openDir opens and checks an existing dir.
+func openDir(abs string) (*Dir, error) { return openDirOf(abs, os.Geteuid()) }
+
+// openDirOf opens and checks an existing dir that uid must own, with
+// everything in it.
+func openDirOf(abs string, uid int) (*Dir, error) {
 	fd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("state dir %s: %w", abs, err)
 	}
-	d := &Dir{path: abs, f: os.NewFile(uintptr(fd), abs), uid: os.Geteuid()}
+	d := &Dir{path: abs, f: os.NewFile(uintptr(fd), abs), uid: uid}
 	if err := d.check(); err != nil {
 		d.f.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// OpenToRead opens an existing dir to read only (state.Peek): as OpenDir,
+// creating nothing, but root may
+// read the service's state dir, owned by the service's user, as that
+// user's: every file in it must then be that user's. Reading is safe
+// where writing is not: nothing is created, changed or followed.
+func OpenToRead(abs string) (*Dir, error) {
+	d, err := openDir(abs)
+	if !errors.Is(err, ErrServiceState) {
+		return d, err
+	}
+	var st unix.Stat_t
+	if serr := unix.Stat(abs, &st); serr != nil {
+		return nil, err
+	}
+	return openDirOf(abs, int(st.Uid))
 }
 
 // check refuses a dir that is not the effective user's alone, or that sits
@@ -87,10 +108,10 @@ func (d *Dir) check() error {
 	if err := unix.Fstat(int(d.f.Fd()), &st); err != nil {
 		return fmt.Errorf("state dir %s: %w", d.path, err)
 	}
-	if int(st.Uid) != d.uid || st.Mode&0o022 != 0 {
-		return fmt.Errorf("%w: %s is owned by %s with mode %s; afmc runs as %s and uses only a dir it owns that group and others cannot write: "+
-			"run `chown %s %s && chmod 700 %s`, or choose another --state-dir",
-			ErrUnsafe, d.path, who(int(st.Uid)), modeText(st.Mode), who(d.uid), userName(d.uid), d.path, d.path)
+	// A directory of the system (/, /etc, /var/lib, /tmp) is never a
+	// state dir, whoever owns it: afmc would scatter its files there.
+	if int(st.Uid) != d.uid || st.Mode&0o022 != 0 || systemDirs[d.path] {
+		return unusableDir(d.path, &st, d.uid)
 	}
 	if err := checkAncestors(d.path, d.uid); err != nil {
 		return err
@@ -122,14 +143,16 @@ func checkAncestors(path string, uid int) error {
 		if err != nil {
 			return fmt.Errorf("state dir %s: checking %s: %w", path, dir, err)
 		}
+		// The fix is another state dir, never a chmod of a dir above it:
+		// that is not afmc's.
 		if st.Uid != 0 && int(st.Uid) != uid {
-			return fmt.Errorf("%w: %s, above the state dir %s, is owned by %s, who could replace what is in it: choose a --state-dir below dirs owned by root or %s",
-				ErrUnsafe, dir, path, who(int(st.Uid)), userName(uid))
+			return fmt.Errorf("%w: %s, above the state dir %s, is owned by %s, who could replace what is in it: choose a --state-dir below dirs owned by %s, such as %s",
+				ErrUnsafe, dir, path, who(int(st.Uid)), rootOr(uid), defaultHint(uid))
 		}
 		if st.Mode&0o022 != 0 {
 			if st.Mode&unix.S_ISVTX == 0 {
-				return fmt.Errorf("%w: %s, above the state dir %s, has mode %s: others could replace what is in it: run `chmod go-w %s`, or choose another --state-dir",
-					ErrUnsafe, dir, path, modeText(st.Mode), dir)
+				return fmt.Errorf("%w: %s, above the state dir %s, has mode %s: others could replace what is in it: choose a --state-dir below dirs only %s can write, such as %s",
+					ErrUnsafe, dir, path, modeText(st.Mode), rootOr(uid), defaultHint(uid))
 			}
 			var cst unix.Stat_t
 			err := unix.Lstat(child, &cst)
@@ -137,8 +160,8 @@ func checkAncestors(path string, uid int) error {
 				return fmt.Errorf("state dir %s: checking %s: %w", path, child, err)
 			}
 			if err == nil && cst.Uid != 0 && int(cst.Uid) != uid {
-				return fmt.Errorf("%w: %s, in the shared dir %s, is owned by %s: choose another --state-dir",
-					ErrUnsafe, child, dir, who(int(cst.Uid)))
+				return fmt.Errorf("%w: %s, in the shared dir %s, is owned by %s: choose another --state-dir, such as %s",
+					ErrUnsafe, child, dir, who(int(cst.Uid)), defaultHint(uid))
 			}
 		}
 		if dir == "/" || dir == "." {
