@@ -353,7 +353,7 @@ func TestEnvFileReachesPrograms(t *testing.T) {
 	}
 	env["HOME"] = t.TempDir() // no ~/.kube/config
 	r := runBin(t, env, "--env-file", envFile, "collect", "jupyter", "--json")
-	if r.code != 0 || r.stdout != e2eML+"\n" {
+	if r.code != 0 || r.stdout != e2eML+"\n"+e2eCoffea+"\n" {
 		t.Errorf("KUBECONFIG from the env file: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
