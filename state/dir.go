@@ -56,17 +56,15 @@ func OpenDir(path string) (*Dir, error) {
 	if err := checkAncestors(abs, os.Geteuid()); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", abs, err)
-	}
-	return openDir(abs)
+	return openDir(abs, true)
 }
 
-// openDir opens and checks an existing dir.
-func openDir(abs string) (*Dir, error) {
-	fd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// openDir opens and checks the dir, created first when create is set;
+// without, a dir that does not exist is an error wrapping unix.ENOENT.
+func openDir(abs string, create bool) (*Dir, error) {
+	fd, err := openWalk(abs, os.Geteuid(), create)
 	if err != nil {
-		return nil, fmt.Errorf("state dir %s: %w", abs, err)
+		return nil, err
 	}
 	d := &Dir{path: abs, f: os.NewFile(uintptr(fd), abs), uid: os.Geteuid()}
 	if err := d.check(); err != nil {
@@ -74,6 +72,76 @@ func openDir(abs string) (*Dir, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// openWalk opens the dir abs, creating it and any missing dir above it
+// (mode 0700) when create is set. The path is walked from / one component at a time, each
+// created and opened relative to the handle of the dir above it, so that
+// nothing can be swapped between a check and a use: in a dir others can
+// write (a sticky one such as /tmp), a component is opened without
+// following a link (another user may have planted it, or may flip it while
+// afmc looks), and what was opened must belong to root or uid.
+func openWalk(abs string, uid int, create bool) (int, error) {
+	fail := func(err error) (int, error) {
+		return -1, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", abs, err)
+	}
+	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail(err)
+	}
+	at := "/"
+	for _, name := range strings.Split(strings.Trim(abs, "/"), "/") {
+		if name == "" {
+			continue
+		}
+		var pst unix.Stat_t
+		if err := unix.Fstat(fd, &pst); err != nil {
+			unix.Close(fd)
+			return fail(err)
+		}
+		shared := pst.Mode&0o022 != 0
+		next := filepath.Join(at, name)
+		flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+		if shared {
+			flags |= unix.O_NOFOLLOW
+		}
+		nfd, err := unix.Openat(fd, name, flags, 0)
+		if errors.Is(err, unix.ENOENT) && create {
+			// Made only where missing: a read-only root with the state
+			// dir on a volume of its own refuses even an existing name.
+			if err := unix.Mkdirat(fd, name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+				unix.Close(fd)
+				return fail(err)
+			}
+			nfd, err = unix.Openat(fd, name, flags, 0)
+		}
+		if err != nil {
+			var lst unix.Stat_t
+			if shared && unix.Fstatat(fd, name, &lst, unix.AT_SYMLINK_NOFOLLOW) == nil && lst.Mode&unix.S_IFMT == unix.S_IFLNK {
+				unix.Close(fd)
+				return -1, fmt.Errorf("%w: %s is a symbolic link in the shared dir %s, owned by %s, which could point it anywhere: afmc does not follow it; give --state-dir the path it should be",
+					ErrUnsafe, next, at, who(int(lst.Uid)))
+			}
+			unix.Close(fd)
+			return fail(err)
+		}
+		unix.Close(fd)
+		fd = nfd
+		if shared {
+			var st unix.Stat_t
+			if err := unix.Fstat(fd, &st); err != nil {
+				unix.Close(fd)
+				return fail(err)
+			}
+			if st.Uid != 0 && int(st.Uid) != uid {
+				unix.Close(fd)
+				return -1, fmt.Errorf("%w: %s, in the shared dir %s, is owned by %s: choose another --state-dir",
+					ErrUnsafe, next, at, who(int(st.Uid)))
+			}
+		}
+		at = next
+	}
+	return fd, nil
 }
 
 // check refuses a dir that is not the effective user's alone, or that sits

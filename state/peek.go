@@ -33,7 +33,7 @@ func Peek(ctx context.Context, dir string, lockTimeout time.Duration, log *slog.
 	if err != nil {
 		return nil, 0, fmt.Errorf("state dir %s: %w", dir, err)
 	}
-	d, err := openDir(abs)
+	d, err := openDir(abs, false)
 	if errors.Is(err, unix.ENOENT) {
 		return empty, 0, nil
 	}
