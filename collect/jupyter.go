@@ -201,7 +201,7 @@ func (j Jupyter) Collect(ctx context.Context, env *Env, _ json.RawMessage, emit 
 		}
 		api += ")"
 	} else {
-		c, err := newAPIClient(src.host, src.port, j.saDir())
+		c, err := newAPIClient(ctx, src.host, src.port, j.saDir())
 		if err != nil {
 			return nil, err
 		}
