@@ -73,20 +73,28 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	} else {
 		add("cluster", nil, extcmd.Printable(c.Cluster))
 	}
-	if _, msg := c.token(getenv); msg != "" {
+	if warn, _, msg := c.readToken(ctx, getenv); msg != "" {
 		add("token", errors.New(msg), "")
 	} else {
 		from := "AFMC_TOKEN"
 		if c.TokenFile != "" {
 			from = c.TokenFile
 		}
-		add("token", nil, "from "+from)
+		detail := "from " + from
+		if len(warn) > 0 {
+			// Usable, so not a FAIL; said where the administrator looks.
+			detail += "; warning: " + strings.Join(warn, "; ")
+		}
+		add("token", nil, detail)
 	}
-	if _, msg := c.usersStep(getenv, env.LoginNode, log); msg != "" {
+	if _, msg := c.usersStep(ctx, getenv, env.LoginNode, log); msg != "" {
 		add("users step", errors.New(msg), "")
 	} else if c.Users.Group != "" {
-		// The name service answers for the group: a run's users step will.
-		gid, members, err := users.Getent{Path: c.Users.Getent}.Group(ctx, c.Users.Group)
+		// The name service answers for the group, as a run's users step
+		// will: within a collector's time.
+		gctx, cancel := context.WithTimeout(ctx, c.CollectorTimeout)
+		gid, members, err := users.Getent{Path: c.Users.Getent}.Group(gctx, c.Users.Group)
+		cancel()
 		add("group "+c.Users.Group, err, fmt.Sprintf("gid %s, %s as supplementary group", gid, plural(len(members), "member")))
 	}
 

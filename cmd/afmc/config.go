@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -58,9 +59,11 @@ func configPath(args []string, getenv func(string) string) (path string, named b
 
 // loadConfig reads the file within a bound (a FIFO or a device is refused
 // before any read). The default file may be absent; a named one must exist.
-func loadConfig(path string, named bool) (*configFile, error) {
+func loadConfig(ctx context.Context, path string, named bool) (*configFile, error) {
 	cf := &configFile{path: path, values: map[string]*yaml.Node{}}
-	b, err := safefile.Read(path, safefile.MaxConfig)
+	// Refused if another user could change it: it names the programs afmc
+	// runs as root and the endpoint the token goes to.
+	b, err := safefile.ReadTrusted(ctx, path, safefile.MaxConfig)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !named:
 		return cf, nil
