@@ -81,6 +81,10 @@ func loadConfig(ctx context.Context, path string, named bool) (*configFile, erro
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("config file %s: want settings as key: value lines, not a %s", path, kindName(root))
 	}
+	// Each key once: looked up in maps, not in the list of those before
+	// (a file of 100,000 keys took minutes).
+	byKey := map[string]int{} // index in cf.entries
+	byFlag := map[string]int{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch {
@@ -92,13 +96,20 @@ func loadConfig(ctx context.Context, path string, named bool) (*configFile, erro
 			return nil, fmt.Errorf("config file %s line %d: setting %q: a list of values only", path, v.Line, k.Value)
 		}
 		flag := flagOfKey(k.Value)
-		for _, e := range cf.entries {
-			if e.key == k.Value || flag != "" && e.flag == flag {
-				return nil, fmt.Errorf("config file %s line %d: setting %q already defined (as %q on line %d)", path, k.Line, k.Value, e.key, e.node.Line)
-			}
+		at, dup := byKey[k.Value]
+		if !dup && flag != "" {
+			at, dup = byFlag[flag]
+		}
+		if dup {
+			e := cf.entries[at]
+			return nil, fmt.Errorf("config file %s line %d: setting %q already defined (as %q on line %d)", path, k.Line, k.Value, e.key, e.node.Line)
 		}
 		if flag != "" {
 			cf.values[flag] = v
+		}
+		byKey[k.Value] = len(cf.entries)
+		if flag != "" {
+			byFlag[flag] = len(cf.entries)
 		}
 		cf.entries = append(cf.entries, configEntry{key: k.Value, flag: flag, node: v})
 	}
