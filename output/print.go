@@ -37,21 +37,47 @@ func (p ndjson) Print(_ document.Document, b []byte) error {
 func (p ndjson) Close() error { return p.w.Flush() }
 
 // Table prints a table for a person at a terminal. Its columns are
-// aligned over every row, so the rows are held until Close: for a pool's
-// worth of jobs, use NDJSON.
+// aligned over blocks of rows, so a block is held until it is full or
+// Close: memory stays bounded however many documents a source floods
+// (2.6 GB for a condor_q gone wrong, when every row was held). The title
+// names the clusters and login nodes of the first block.
 func Table(w io.Writer) Printer { return &table{w: w} }
 
+// tableBlock is how many rows are aligned together.
+const tableBlock = 4096
+
 type table struct {
-	w    io.Writer
-	docs []document.Document
+	w       io.Writer
+	docs    []document.Document
+	started bool // the title is written
 }
 
 func (p *table) Print(d document.Document, _ []byte) error {
 	p.docs = append(p.docs, d)
+	if len(p.docs) >= tableBlock {
+		return p.flush()
+	}
 	return nil
 }
 
-func (p *table) Close() error { return WriteTable(p.w, p.docs) }
+func (p *table) flush() error {
+	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
+	if !p.started {
+		writeTitle(tw, p.docs)
+		p.started = true
+	}
+	writeRows(tw, p.docs)
+	clear(p.docs)
+	p.docs = p.docs[:0]
+	return tw.Flush()
+}
+
+func (p *table) Close() error {
+	if len(p.docs) == 0 && p.started {
+		return nil
+	}
+	return p.flush()
+}
 
 // WriteNDJSON writes one compact JSON document per line.
 func WriteNDJSON(w io.Writer, docs []document.Document) error {
@@ -75,6 +101,14 @@ var commonKeys = map[string]bool{"kind": true, "cluster": true, "login_node": tr
 // document, byte counts in binary units, ratios as percentages.
 func WriteTable(w io.Writer, docs []document.Document) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	writeTitle(tw, docs)
+	writeRows(tw, docs)
+	return tw.Flush()
+}
+
+// writeTitle writes the column names and the clusters and login nodes of
+// docs.
+func writeTitle(tw io.Writer, docs []document.Document) {
 	var cluster, node []string
 	for _, d := range docs {
 		if v, ok := d.Fields.Get("cluster"); ok {
@@ -85,6 +119,10 @@ func WriteTable(w io.Writer, docs []document.Document) error {
 		}
 	}
 	fmt.Fprintf(tw, "KIND\tDETAILS\t(cluster %s, login node %s)\n", orNone(cluster), orNone(node))
+}
+
+// writeRows writes one row a document.
+func writeRows(tw io.Writer, docs []document.Document) {
 	for _, d := range docs {
 		var parts []string
 		for _, f := range d.Fields {
@@ -95,7 +133,6 @@ func WriteTable(w io.Writer, docs []document.Document) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", printable(d.Kind()), strings.Join(parts, "  "))
 	}
-	return tw.Flush()
 }
 
 func appendUnique(s []string, v string) []string {
