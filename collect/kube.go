@@ -321,7 +321,7 @@ func kubeStatusError(code int, body []byte, r *redact.Redactor) *kubeError {
 		if reason := gjson.GetBytes(body, "reason").String(); knownStatusReason(reason) {
 			e.Reason = reason
 		}
-		e.Message = extcmd.Printable(r.Text(gjson.GetBytes(body, "message").String()))
+		e.Message = extcmd.Printable(kubeExcerpt([]byte(r.Text(gjson.GetBytes(body, "message").String()))))
 	} else if len(body) > 0 {
 		e.Message = extcmd.Printable(kubeExcerpt([]byte(r.Text(string(body[:min(len(body), 4<<10)])))))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/internal/redact"
 	"github.com/atlas-af/afmc/output"
 	"github.com/atlas-af/afmc/state"
 	"github.com/atlas-af/afmc/users"
@@ -54,6 +55,10 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	if msg != "" {
 		return usage("%s", msg)
 	}
+	// Within --timeout, as a run: a named file on a hung mount is a FAIL,
+	// not a hang.
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
 	selected, err := collect.Select(c.Collectors.List(), cmd.Kinds, len(cmd.Kinds) == 0)
 	if err != nil {
 		return usage("%v", err)
@@ -73,9 +78,12 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	} else {
 		add("cluster", nil, extcmd.Printable(c.Cluster))
 	}
-	if warn, _, msg := c.readToken(ctx, getenv); msg != "" {
+	if warn, token, msg := c.readToken(ctx, getenv); msg != "" {
 		add("token", errors.New(msg), "")
 	} else {
+		// As in a run: no log line shows it.
+		log = slog.New(redact.Handler(log.Handler(), redact.New(token)))
+		env.Log = log
 		from := "AFMC_TOKEN"
 		if c.TokenFile != "" {
 			from = c.TokenFile
