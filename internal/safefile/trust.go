@@ -59,7 +59,7 @@ func Inspect(path string) (Trust, error) {
 	if !trustedOwner(st.Uid, uid) {
 		t.OtherOwner = who(int(st.Uid))
 	}
-	if fi.Mode().Perm()&0o022 != 0 {
+	if othersWrite(fi.Mode(), st.Gid, uid) {
 		t.Writable = fmt.Sprintf("%s has mode %s, writable by group or others", real, modeText(fi.Mode()))
 		return t, nil
 	}
@@ -100,9 +100,9 @@ func dirsOnTheWay(p string, uid int, checkEntry bool) (string, error) {
 		switch {
 		case !trustedOwner(st.Uid, uid):
 			return fmt.Sprintf("%s, on the way to it, belongs to %s", dir, who(int(st.Uid))), nil
-		case fi.Mode().Perm()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0:
+		case othersWrite(fi.Mode(), st.Gid, uid) && fi.Mode()&fs.ModeSticky == 0:
 			return fmt.Sprintf("%s, on the way to it, has mode %s, writable by group or others", dir, modeText(fi.Mode())), nil
-		case fi.Mode().Perm()&0o022 != 0 && childUID >= 0 && !trustedOwner(uint32(childUID), uid):
+		case othersWrite(fi.Mode(), st.Gid, uid) && childUID >= 0 && !trustedOwner(uint32(childUID), uid):
 			return fmt.Sprintf("%s, in the shared dir %s, belongs to %s", child, dir, who(childUID)), nil
 		}
 		if dir == "/" || dir == "." {
@@ -113,6 +113,18 @@ func dirsOnTheWay(p string, uid int, checkEntry bool) (string, error) {
 }
 
 func trustedOwner(owner uint32, uid int) bool { return owner == 0 || int(owner) == uid }
+
+// othersWrite tells whether a mode lets others than the owner write: any
+// user (o+w), or the file's group (g+w). Run as a user of its own rather
+// than root (a developer whose umask is 002, a pod with an fsGroup), afmc
+// accepts its own effective group's write: it holds no privilege there
+// for those checks to guard.
+func othersWrite(m fs.FileMode, gid uint32, uid int) bool {
+	if m.Perm()&0o002 != 0 {
+		return true
+	}
+	return m.Perm()&0o020 != 0 && (uid == 0 || int(gid) != os.Getegid())
+}
 
 // Program checks a program afmc is about to run (path as exec.LookPath
 // found it): an error wrapping ErrUntrusted when another user could change
