@@ -9,6 +9,15 @@
 // It cannot cover every transformation (a reversed or encrypted echo is
 // unreadable to it as to anyone without the key): what it covers is
 // listed above and tested, and nothing more is promised.
+//
+// Why scrub rather than log no answer body of a request that carried the
+// token (every request to the endpoint carries it, in each document): the
+// excerpt of a refusal is how an administrator learns why the endpoint or
+// a proxy refused documents (a field Logstash cannot parse, a size limit,
+// a WAF rule), and the sender's classification of answers (HTML pages,
+// redirects) needs the body too. The encodings covered are those echo
+// services, error pages and debug dumps use; the excerpt is 200 characters
+// at most, so an echo must hold a piece within it to matter at all.
 package redact
 
 import (
