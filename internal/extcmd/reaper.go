@@ -80,7 +80,7 @@ func sweep() {
 			return
 		}
 		var left []int
-		for _, pid := range children(os.Getpid()) {
+		for _, pid := range children() {
 			if !reaper.running[pid] {
 				left = append(left, pid)
 			}
@@ -133,8 +133,39 @@ func reap(pids []int) {
 	}
 }
 
-// children lists the processes whose parent is ppid, from /proc.
-func children(ppid int) []int {
+// children lists afmc's child processes: from each thread's children
+// file (a child's parent is the thread that forked it, or the one it was
+// re-parented to), else, on a kernel without those files, from the parent
+// of every process in /proc.
+func children() []int {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err == nil {
+		var out []int
+		ok := true
+		for _, task := range tasks {
+			b, err := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
+			if errors.Is(err, os.ErrNotExist) {
+				if _, terr := os.Stat("/proc/self/task/" + task.Name()); terr == nil {
+					ok = false // the thread is there, its children file is not
+					break
+				}
+				continue // the thread has ended
+			}
+			for _, f := range bytes.Fields(b) {
+				if pid, err := strconv.Atoi(string(f)); err == nil {
+					out = append(out, pid)
+				}
+			}
+		}
+		if ok {
+			return out
+		}
+	}
+	return childrenOf(os.Getpid())
+}
+
+// childrenOf lists the processes whose parent is ppid, from /proc.
+func childrenOf(ppid int) []int {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return nil
