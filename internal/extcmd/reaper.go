@@ -26,6 +26,10 @@ var reaper struct {
 	mu      sync.Mutex
 	on      bool         // Subreaper was called
 	running map[int]bool // pids of the programs being run
+	dying   map[int]bool // leftovers killed and not reaped yet: never killed again
+	// sweeping is held for a whole sweep: no sweep reaps a leftover that
+	// another has listed and is about to kill, whose pid could be free.
+	sweeping sync.Mutex
 }
 
 // Subreaper makes afmc the reaper of what its programs leave behind; call
@@ -73,6 +77,8 @@ func finished(pid int) {
 // them; what they leave in turn is re-parented to afmc and swept in the
 // next round.
 func sweep() {
+	reaper.sweeping.Lock()
+	defer reaper.sweeping.Unlock()
 	for round := 0; round < 8; round++ {
 		reaper.mu.Lock()
 		if !reaper.on {
@@ -81,7 +87,7 @@ func sweep() {
 		}
 		var left []int
 		for _, pid := range children() {
-			if !reaper.running[pid] {
+			if !reaper.running[pid] && !reaper.dying[pid] {
 				left = append(left, pid)
 			}
 		}
@@ -117,14 +123,27 @@ func reap(pids []int) {
 			return
 		}
 		if time.Now().After(deadline) {
+			reaper.mu.Lock()
+			if reaper.dying == nil {
+				reaper.dying = map[int]bool{}
+			}
+			for _, pid := range pids {
+				reaper.dying[pid] = true
+			}
+			reaper.mu.Unlock()
 			for _, pid := range pids {
 				go func() {
 					var ws unix.WaitStatus
 					for {
 						if _, err := unix.Wait4(pid, &ws, 0, nil); !errors.Is(err, unix.EINTR) {
-							return
+							break
 						}
 					}
+					// Reaped: the pid may be another process's from now
+					// on, and is no child of afmc's to be listed.
+					reaper.mu.Lock()
+					delete(reaper.dying, pid)
+					reaper.mu.Unlock()
 				}()
 			}
 			return

@@ -86,7 +86,7 @@ func leak(text, secret string) string {
 	// base64 of a piece depends on its alignment: decode what is left.
 	for _, dec := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		for lo := 0; lo < len(text); lo++ {
-			for hi := lo + 4; hi <= len(text) && hi <= lo+400; hi += 4 {
+			for hi := lo + 4; hi <= len(text) && hi <= lo+16; hi += 4 { // a 6-byte piece spans at most 10 digits
 				b, err := dec.DecodeString(text[lo:hi])
 				if err != nil {
 					continue
