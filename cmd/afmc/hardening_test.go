@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -280,5 +281,47 @@ func TestDeepJSONFromKubectl(t *testing.T) {
 		if kinds(docs(t, r.stdout)) != "CPU" {
 			t.Errorf("%s: stdout %q, want CPU alone", nested, r.stdout)
 		}
+	}
+}
+
+// A condor Owner meets the one user-name rule too: escapes, a
+// right-to-left override and an empty owner do not reach the endpoint.
+func TestCondorOwnersMeetTheNameRule(t *testing.T) {
+	_, env := hostFixture(t)
+	job := func(id int, owner string) string {
+		o, _ := json.Marshal(owner)
+		return fmt.Sprintf(`{"ClusterId": %d, "ProcId": 0, "JobStatus": 1, "Owner": %s, "ServerTime": 1700000000}`, id, o)
+	}
+	jobs := "[\n" + strings.Join([]string{job(1, "alice"), job(2, "\u202eecila"), job(3, "ev\x1b[2Jil"), job(4, ""), job(5, "bo\nb")}, ",\n") + "\n]\n"
+	bin := condorScenario(t, map[string]string{"jobs.out": jobs, "totals.out": condorFile(t, "q-totals.json"), "history.out": "[\n]\n"})
+	r := afmc(t, env, "collect", "condor", "--json", "--condor-bin-dir", bin, "--condor-exclude-owner", "nobody-at-all")
+	var owners []string
+	for _, d := range docs(t, r.stdout) {
+		if d["kind"] == "condorjob" {
+			owners = append(owners, d["users"].(string))
+		}
+	}
+	if strings.Join(owners, ",") != "alice" {
+		t.Errorf("owners sent %q, want alice alone:\n%s", owners, r.stderr)
+	}
+	if c := strings.Count(r.stderr, "user name refused, not sent"); c != 4 || !strings.Contains(r.stderr, "source=condorjob") {
+		t.Errorf("%d refusals logged, want 4 naming condorjob:\n%s", c, r.stderr)
+	}
+}
+
+// loginctl's JSON nested 12 MB deep is the ssh collector's error.
+func TestDeepJSONFromLoginctl(t *testing.T) {
+	_, env := hostFixture(t)
+	deep := filepath.Join(t.TempDir(), "deep.json")
+	os.WriteFile(deep, bytes.Repeat([]byte("["), 12<<20), 0o644)
+	loginctl := fakeProgram(t, "loginctl", "exec cat "+deep)
+	os.MkdirAll(filepath.Join(env["HOST_RUN"], "systemd", "system"), 0o755) // logind runs
+	os.MkdirAll(filepath.Join(env["HOST_RUN"], "systemd", "sessions"), 0o755)
+	r := afmc(t, env, "collect", "cpu", "ssh", "--json", "--ssh-source", "logind", "--ssh-loginctl", loginctl)
+	if r.code != exitFailed || !strings.Contains(r.stderr, "JSON nested too deeply") {
+		t.Errorf("exit %d, stderr %.400q", r.code, r.stderr)
+	}
+	if kinds(docs(t, r.stdout)) != "CPU" {
+		t.Errorf("stdout %q, want CPU alone", r.stdout)
 	}
 }
