@@ -10,8 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode/utf16"
 
@@ -323,5 +326,39 @@ func TestDeepJSONFromLoginctl(t *testing.T) {
 	}
 	if kinds(docs(t, r.stdout)) != "CPU" {
 		t.Errorf("stdout %q, want CPU alone", r.stdout)
+	}
+}
+
+// The binary as cron runs it: a kubectl (or a site's wrapper) that prints
+// its answer and leaves a child that left its process group holding
+// stdout. Each call ends when kubectl exits, not at the deadline, and no
+// such child outlives afmc.
+func TestLeftoversOfProgramsEnd(t *testing.T) {
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("needs setsid (util-linux)")
+	}
+	_, env := hostFixture(t)
+	pids := filepath.Join(t.TempDir(), "pids")
+	kubectl := fakeProgram(t, "kubectl", `setsid sleep 1000 & echo $! >> `+pids+`
+echo '{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}'`)
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\n"), 0o600)
+	env["AFMC_KUBECTL"] = kubectl
+	r := runBin(t, env, "collect", "jupyter", "--json", "--kubeconfig", kc, "--collector-timeout", "1m")
+	if r.code != exitOK || kinds(docs(t, r.stdout)) != "jupyter-ml" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(pids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range strings.Fields(string(b)) {
+		st, err := os.ReadFile("/proc/" + p + "/stat")
+		if err == nil && !strings.Contains(string(st), ") Z ") {
+			t.Errorf("the child %s kubectl left behind outlived afmc: %s", p, st)
+			if pid, err := strconv.Atoi(p); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
 	}
 }
