@@ -85,15 +85,20 @@ func openWalk(abs string, uid int, create bool) (int, error) {
 	fail := func(err error) (int, error) {
 		return -1, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", abs, err)
 	}
-	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	// The dirs on the way are opened as paths (O_PATH): to walk through a
+	// dir needs search permission only, as a lookup by path does (a home
+	// dir of mode 0711). The state dir itself is opened for reading.
+	names := strings.FieldsFunc(abs, func(r rune) bool { return r == '/' })
+	first := unix.O_PATH
+	if len(names) == 0 {
+		first = unix.O_RDONLY
+	}
+	fd, err := unix.Open("/", first|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fail(err)
 	}
 	at := "/"
-	for _, name := range strings.Split(strings.Trim(abs, "/"), "/") {
-		if name == "" {
-			continue
-		}
+	for i, name := range names {
 		var pst unix.Stat_t
 		if err := unix.Fstat(fd, &pst); err != nil {
 			unix.Close(fd)
@@ -101,7 +106,10 @@ func openWalk(abs string, uid int, create bool) (int, error) {
 		}
 		shared := pst.Mode&0o022 != 0
 		next := filepath.Join(at, name)
-		flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+		flags := unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
+		if i == len(names)-1 {
+			flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+		}
 		if shared {
 			flags |= unix.O_NOFOLLOW
 		}

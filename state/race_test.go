@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +16,16 @@ import (
 
 func TestMain(m *testing.M) {
 	asuser.Main(map[string]func([]string) int{
+		// opendir opens (making it) the state dir args[0] and says why not.
+		"opendir": func(args []string) int {
+			d, err := OpenDir(args[0])
+			if err != nil {
+				os.Stderr.WriteString(err.Error() + "\n")
+				return 1
+			}
+			d.Close()
+			return 0
+		},
 		// flip puts a link at args[0] to args[1] and takes it away again,
 		// as fast as it can, until it is killed.
 		"flip": func(args []string) int {
@@ -116,5 +127,36 @@ func TestStateDirLinkFlippedInStickyDir(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(victim); len(entries) != 0 {
 		t.Errorf("files made in the dir the link points to: %v", entries)
+	}
+}
+
+// A user's state dir below a dir they may search but not read (a home dir
+// of mode 0711 under /home): walking the path needs search permission
+// only, as a lookup by path does. Run as nobody.
+func TestStateDirBelowSearchOnlyDir(t *testing.T) {
+	asuser.Root(t)
+	base, err := os.MkdirTemp("", "afmc-home-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(base, "nobody")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(home, asuser.NobodyUID, asuser.NobodyGID); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(home, ".local", "state", "afmc")
+	cmd := asuser.Start(t, "opendir", dir)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("nobody could not open %s: %v", dir, err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() || fi.Sys().(*syscall.Stat_t).Uid != asuser.NobodyUID {
+		t.Errorf("state dir %v, %v: want nobody's dir", fi, err)
 	}
 }
