@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/internal/safefile"
 )
 
 // Jupyter reports the users of JupyterHubs running on Kubernetes: one
@@ -219,6 +221,11 @@ func (j Jupyter) Collect(ctx context.Context, env *Env, _ json.RawMessage, emit 
 	var lister podLister
 	var api string // where the pods come from, for errors
 	if src.kubectl != "" {
+		// A kubeconfig names the credential plugin kubectl runs: one
+		// another user could change runs their program as root.
+		if err := j.checkKubeconfigs(ctx, src.kubeconfig); err != nil {
+			return nil, err
+		}
 		lister = kubectlClient{path: src.kubectl, kubeconfig: src.kubeconfig}
 		api = "the Kubernetes API (through " + src.kubectl
 		if src.kubeconfig != "" {
@@ -226,7 +233,7 @@ func (j Jupyter) Collect(ctx context.Context, env *Env, _ json.RawMessage, emit 
 		}
 		api += ")"
 	} else {
-		c, err := newAPIClient(src.host, src.port, j.saDir())
+		c, err := newAPIClient(ctx, src.host, src.port, j.saDir())
 		if err != nil {
 			return nil, err
 		}
@@ -277,6 +284,30 @@ func (j Jupyter) Collect(ctx context.Context, env *Env, _ json.RawMessage, emit 
 		}
 	}
 	return nil, errors.Join(errs...)
+}
+
+// checkKubeconfigs refuses the kubeconfigs kubectl will read (named, in
+// KUBECONFIG, or ~/.kube/config) when another user could change one.
+func (j Jupyter) checkKubeconfigs(ctx context.Context, named string) error {
+	var paths []string
+	switch {
+	case named != "":
+		paths = []string{named}
+	case j.env("KUBECONFIG") != "":
+		paths = filepath.SplitList(j.env("KUBECONFIG"))
+	case j.env("HOME") != "":
+		paths = []string{filepath.Join(j.env("HOME"), ".kube", "config")}
+	}
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		_, err := safefile.WithContext(ctx, p, func() (struct{}, error) { return struct{}{}, safefile.CheckTrusted(p) })
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("kubeconfig: %w", err)
+		}
+	}
+	return nil
 }
 
 // jupyterDeadline ends a little before ctx does: a tenth of the time

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,6 +19,9 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/internal/jsondepth"
+	"github.com/atlas-af/afmc/internal/redact"
+	"github.com/atlas-af/afmc/internal/safefile"
 )
 
 // A small Kubernetes client: the pods of one namespace that carry a label,
@@ -90,47 +92,6 @@ func (e *kubeError) Error() string {
 	return b.String()
 }
 
-// parsePodList reads a PodList, kubectl's List of pods, or the
-// PartialObjectMetadataList the API sends when asked for metadata only:
-// each pod's name, phase, deletion and the value of label, and the
-// continue token of the next page ("" on the last).
-func parsePodList(b []byte, label string) ([]kubePod, string, error) {
-	if !gjson.ValidBytes(b) {
-		return nil, "", fmt.Errorf("the answer is not JSON: %q", kubeExcerpt(b))
-	}
-	switch kind := gjson.GetBytes(b, "kind").String(); kind {
-	case "PodList", "List", "PartialObjectMetadataList":
-	default:
-		return nil, "", fmt.Errorf("the answer is not a list of pods (kind %q): %q", kind, kubeExcerpt(b))
-	}
-	items := gjson.GetBytes(b, "items")
-	if items.Exists() && !items.IsArray() && items.Type != gjson.Null {
-		return nil, "", fmt.Errorf("the list's items are not an array: %q", kubeExcerpt([]byte(items.Raw)))
-	}
-	labelPath := "labels." + gjson.Escape(label)
-	var pods []kubePod
-	items.ForEach(func(_, it gjson.Result) bool {
-		md := it.Get("metadata")
-		p := kubePod{
-			Namespace: md.Get("namespace").String(),
-			Name:      md.Get("name").String(),
-			Phase:     it.Get("status.phase").String(),
-		}
-		if del := md.Get("deletionTimestamp"); del.Exists() && del.Type != gjson.Null {
-			p.Deleting = true
-		}
-		if v := md.Get(labelPath); v.Exists() {
-			p.HasLabel = true
-			if p.Value = v.Str; v.Type != gjson.String {
-				p.Value = v.Raw
-			}
-		}
-		pods = append(pods, p)
-		return true
-	})
-	return pods, gjson.GetBytes(b, "metadata.continue").String(), nil
-}
-
 // kubeExcerpt is the start of what a server sent, for an error message.
 func kubeExcerpt(b []byte) string {
 	const n = 200
@@ -187,17 +148,18 @@ func validKubeNamespace(s string) bool {
 
 // apiClient asks the API server directly, as the pod's service account.
 type apiClient struct {
-	base    string // https://host:port
-	token   string // never logged, never in an error
+	base    string           // https://host:port
+	token   string           // never logged, never in an error
+	redact  *redact.Redactor // scrubs the token from what the API or a proxy echoes
 	client  *http.Client
 	maxPage int64 // bound on one page's bytes
 }
 
 // newAPIClient reads the service account's token and CA from dir. The
 // token is read afresh each run: the kubelet rotates it.
-func newAPIClient(host, port, dir string) (*apiClient, error) {
+func newAPIClient(ctx context.Context, host, port, dir string) (*apiClient, error) {
 	tokenFile := filepath.Join(dir, "token")
-	tok, err := kubeReadSmall(tokenFile)
+	tok, err := kubeReadSmall(ctx, tokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("service-account token: %w", err)
 	}
@@ -206,7 +168,7 @@ func newAPIClient(host, port, dir string) (*apiClient, error) {
 		return nil, fmt.Errorf("service-account token %s is empty", tokenFile)
 	}
 	caFile := filepath.Join(dir, "ca.crt")
-	ca, err := kubeReadSmall(caFile)
+	ca, err := kubeReadSmall(ctx, caFile)
 	if err != nil {
 		return nil, fmt.Errorf("service-account CA: %w", err)
 	}
@@ -229,22 +191,39 @@ func newAPIClient(host, port, dir string) (*apiClient, error) {
 			return http.ErrUseLastResponse // the API never redirects a list; the token follows no redirect
 		}},
 		token:   token,
+		redact:  redact.New(token),
 		maxPage: kubeMaxPageBytes,
 	}, nil
 }
 
-func kubeReadSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, kubeMaxTokenBytes+1))
-	if err == nil && len(b) > kubeMaxTokenBytes {
-		err = fmt.Errorf("%s is larger than %d bytes", path, kubeMaxTokenBytes)
-	}
-	return b, err
+// kubeReadSmall reads a service-account file as other named files are
+// read: a FIFO or a device is refused before any read (a FIFO would block
+// until the collector's deadline), and the read is bounded in size and by
+// ctx (a hung mount does not hold the run).
+func kubeReadSmall(ctx context.Context, path string) ([]byte, error) {
+	return safefile.ReadContext(ctx, path, kubeMaxTokenBytes)
 }
+
+// redactErr is err with the token scrubbed from its text; errors.As still
+// finds what it wraps.
+func (c *apiClient) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := c.redact.Text(err.Error()); msg != err.Error() {
+		return &redactedError{msg: msg, err: err}
+	}
+	return err
+}
+
+// redactedError is an error whose text held the token.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func (c *apiClient) close() { c.client.CloseIdleConnections() }
 
@@ -264,7 +243,7 @@ func (c *apiClient) listPods(ctx context.Context, ns, label string) ([]kubePod, 
 		if page == kubeMaxPages {
 			return nil, fmt.Errorf("more than %d pages of %d pods: giving up", kubeMaxPages, kubePageLimit)
 		}
-		body, err := c.get(ctx, path, q, kubeMetadataOnly, c.maxPage)
+		resp, err := c.do(ctx, path, q, kubeMetadataOnly)
 		var ke *kubeError
 		if errors.As(err, &ke) && ke.Code == http.StatusGone && q.Has("continue") && !restarted {
 			// The continue token expired (the list took minutes): start over once.
@@ -275,9 +254,11 @@ func (c *apiClient) listPods(ctx context.Context, ns, label string) ([]kubePod, 
 		if err != nil {
 			return nil, err
 		}
-		pods, cont, err := parsePodList(body, label)
+		// The page is decoded as it arrives, never held whole.
+		pods, cont, err := readPodList(newBoundedReader(resp.Body, c.maxPage, "GET "+path), label)
+		resp.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w", path, err)
+			return nil, fmt.Errorf("GET %s: %w", path, c.redactErr(err))
 		}
 		all = append(all, pods...)
 		if cont == "" {
@@ -291,10 +272,11 @@ func (c *apiClient) listPods(ctx context.Context, ns, label string) ([]kubePod, 
 }
 
 func (c *apiClient) namespaceExists(ctx context.Context, ns string) (bool, error) {
-	_, err := c.get(ctx, "/api/v1/namespaces/"+url.PathEscape(ns), nil, "application/json", kubeMaxErrorBytes)
+	resp, err := c.do(ctx, "/api/v1/namespaces/"+url.PathEscape(ns), nil, "application/json")
 	var ke *kubeError
 	switch {
 	case err == nil:
+		resp.Body.Close()
 		return true, nil
 	case errors.As(err, &ke) && ke.Code == http.StatusNotFound:
 		return false, nil
@@ -302,9 +284,10 @@ func (c *apiClient) namespaceExists(ctx context.Context, ns string) (bool, error
 	return false, err
 }
 
-// get reads one answer of the API: its body on 200, a *kubeError for an
-// error status, or the transport's error.
-func (c *apiClient) get(ctx context.Context, path string, q url.Values, accept string, limit int64) ([]byte, error) {
+// do sends one request to the API: the answer on 200, whose body the
+// caller reads (within its bound) and closes; a *kubeError for an error
+// status; or the transport's error. No error holds the token.
+func (c *apiClient) do(ctx context.Context, path string, q url.Values, accept string) (*http.Response, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -318,35 +301,43 @@ func (c *apiClient) get(ctx context.Context, path string, q url.Values, accept s
 	req.Header.Set("User-Agent", "afmc")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, err // a *url.Error: the URL and the cause, never the header
+		return nil, c.redactErr(err) // a *url.Error: the URL and the cause, never the header
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, kubeMaxErrorBytes))
-		return nil, kubeStatusError(resp.StatusCode, b)
+		return nil, kubeStatusError(resp.StatusCode, b, c.redact)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading the answer: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("GET %s: the answer is larger than %d bytes", path, limit)
-	}
-	return b, nil
+	return resp, nil
 }
 
 // kubeStatusError reads the Status object the API sends with an error.
-func kubeStatusError(code int, body []byte) *kubeError {
+// Its message, or the start of a page that is no Status (a proxy's), is
+// scrubbed of the token by r before anything else is done with it: a
+// proxy that echoes the request shows the Authorization header.
+func kubeStatusError(code int, body []byte, r *redact.Redactor) *kubeError {
 	e := &kubeError{Code: code, Reason: http.StatusText(code)}
-	if gjson.ValidBytes(body) && gjson.GetBytes(body, "kind").String() == "Status" {
-		if r := gjson.GetBytes(body, "reason").String(); r != "" {
-			e.Reason = r
+	if jsondepth.Check(body, 0) == nil && gjson.ValidBytes(body) && gjson.GetBytes(body, "kind").String() == "Status" {
+		if reason := gjson.GetBytes(body, "reason").String(); knownStatusReason(reason) {
+			e.Reason = reason
 		}
-		e.Message = extcmd.Printable(gjson.GetBytes(body, "message").String())
+		e.Message = extcmd.Printable(kubeExcerpt([]byte(r.Text(gjson.GetBytes(body, "message").String()))))
 	} else if len(body) > 0 {
-		e.Message = extcmd.Printable(kubeExcerpt(body))
+		e.Message = extcmd.Printable(kubeExcerpt([]byte(r.Text(string(body[:min(len(body), 4<<10)])))))
 	}
 	return e
+}
+
+// knownStatusReason is one of the reasons of Kubernetes's metav1.Status:
+// a server's word is not taken for one.
+func knownStatusReason(r string) bool {
+	switch r {
+	case "Unauthorized", "Forbidden", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid",
+		"ServerTimeout", "StoreReadError", "Timeout", "TooManyRequests", "BadRequest", "MethodNotAllowed",
+		"NotAcceptable", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalError", "Expired", "ServiceUnavailable":
+		return true
+	}
+	return false
 }
 
 // kubectlClient runs the host's kubectl.
@@ -358,6 +349,17 @@ type kubectlClient struct {
 func (k kubectlClient) who() string { return "the kubeconfig's user" }
 
 func (k kubectlClient) run(ctx context.Context, limit int64, args ...string) ([]byte, error) {
+	var out []byte
+	err := k.stream(ctx, func(r io.Reader) error {
+		var err error
+		out, err = io.ReadAll(newBoundedReader(r, limit, "kubectl "+args[0]))
+		return err
+	}, args...)
+	return out, err
+}
+
+// stream runs kubectl with args and hands its stdout to read.
+func (k kubectlClient) stream(ctx context.Context, read func(io.Reader) error, args ...string) error {
 	if k.kubeconfig != "" {
 		args = append(args, "--kubeconfig", k.kubeconfig)
 	}
@@ -368,21 +370,26 @@ func (k kubectlClient) run(ctx context.Context, limit int64, args ...string) ([]
 			args = append(args, "--request-timeout", left.String())
 		}
 	}
-	out, err := extcmd.Output(ctx, extcmd.Cmd{Path: k.path, Args: args, MaxStdout: limit})
-	if err != nil {
-		return nil, kubectlError(err)
+	if err := extcmd.Stream(ctx, extcmd.Cmd{Path: k.path, Args: args}, read); err != nil {
+		return kubectlError(err)
 	}
-	return out, nil
+	return nil
 }
 
 func (k kubectlClient) listPods(ctx context.Context, ns, label string) ([]kubePod, error) {
-	out, err := k.run(ctx, kubectlMaxBytes, "get", "pods", "-n", ns, "-l", label, "--field-selector", kubeActivePhases, "-o", "json")
+	// kubectl's answer is decoded as it prints it: a 100 MiB list of
+	// whole pods is never held.
+	var pods []kubePod
+	err := k.stream(ctx, func(r io.Reader) error {
+		var err error
+		pods, _, err = readPodList(newBoundedReader(r, kubectlMaxBytes, "kubectl get pods"), label)
+		if err != nil {
+			return fmt.Errorf("kubectl get pods: %w", err)
+		}
+		return nil
+	}, "get", "pods", "-n", ns, "-l", label, "--field-selector", kubeActivePhases, "-o", "json")
 	if err != nil {
 		return nil, err
-	}
-	pods, _, err := parsePodList(out, label)
-	if err != nil {
-		return nil, fmt.Errorf("kubectl get pods: %w", err)
 	}
 	return pods, nil
 }

@@ -58,9 +58,10 @@ type Spool struct {
 	app      *os.File
 	appBuf   *bufio.Writer
 	line     []byte
-	added    int   // records added since the last Commit
-	addBytes int64 // their documents' bytes
-	appErr   error // a failed append: the spool takes no more documents
+	added    int       // records added since the last Commit
+	addBytes int64     // their documents' bytes
+	appErr   error     // a failed append: the spool takes no more documents
+	over     dropCount // dropped for MaxBytes while writing, logged at the next Commit
 
 	mu      sync.Mutex // guards what Ack changes: Ack runs beside Items
 	settled idSet      // ids settled since the spool was last rewritten
@@ -199,7 +200,45 @@ func (s *Spool) Add(it Item, gen uint64) (uint64, error) {
 	s.maxID = id
 	s.added++
 	s.addBytes += int64(len(it.Doc))
+	if s.limits.MaxBytes > 0 && s.size+s.addBytes > 2*s.limits.MaxBytes+boundSlack {
+		if err := s.boundWhileWriting(); err != nil {
+			return 0, err
+		}
+	}
 	return id, nil
+}
+
+// boundSlack keeps a small bound from rewriting the spool every few
+// documents.
+const boundSlack = 1 << 20
+
+// boundWhileWriting applies MaxBytes in the middle of a run: a collector
+// flooding documents (a condor_q gone wrong) grew the spool to 1.7 GB
+// before the bound applied at the end. Past twice the bound, what was
+// added is committed, the oldest documents over the bound are dropped as
+// at the end of a run (snapshots before events), and the file is
+// rewritten without them: it stays within about twice the bound, and
+// each byte is rewritten a bounded number of times. What is dropped is
+// logged once, at the next Commit.
+func (s *Spool) boundWhileWriting() error {
+	if err := s.commitAppends(); err != nil {
+		return err
+	}
+	if err := s.dropOver(&s.over); err != nil {
+		s.log.Warn("spool: over its bound and could not drop the oldest documents; the next run tries again", "error", err)
+		return nil
+	}
+	// The rewrite removes the acks file: the next settled id opens a new one.
+	s.mu.Lock()
+	if s.acks != nil {
+		s.acks.Close()
+		s.acks = nil
+	}
+	s.mu.Unlock()
+	if err := s.compact(); err != nil {
+		return s.fail(fmt.Errorf("spool: rewriting it to stay within its bound: %w", err))
+	}
+	return nil
 }
 
 // fail undoes the appends since the last Commit: records a later run would
@@ -219,6 +258,26 @@ func (s *Spool) fail(err error) error {
 // may be sent, then applies the limits with them: what must go is settled
 // through the acks file.
 func (s *Spool) Commit() error {
+	if err := s.commitAppends(); err != nil {
+		return err
+	}
+	// The bound holds with this run's documents too. The documents are
+	// committed whatever becomes of it: a failure here is no reason to
+	// give up the spool, and the next open applies the bound again.
+	if s.limits.MaxBytes > 0 && s.size > s.limits.MaxBytes {
+		if err := s.dropOver(&s.over); err != nil {
+			s.log.Warn("spool: over its bound and could not drop the oldest documents; the next run tries again", "error", err)
+		}
+	}
+	if s.over.n > 0 {
+		s.logDrops(dropCount{}, s.over)
+		s.over = dropCount{}
+	}
+	return nil
+}
+
+// commitAppends flushes and fsyncs what was added since the last commit.
+func (s *Spool) commitAppends() error {
 	if s.appErr != nil {
 		return s.appErr
 	}
@@ -249,21 +308,14 @@ func (s *Spool) Commit() error {
 	s.size += s.addBytes
 	s.mu.Unlock()
 	s.added, s.addBytes = 0, 0
-	// The bound holds with this run's documents too. The documents are
-	// committed whatever becomes of it: a failure here is no reason to
-	// give up the spool, and the next open applies the bound again.
-	if s.limits.MaxBytes > 0 && s.size > s.limits.MaxBytes {
-		if err := s.dropOver(); err != nil {
-			s.log.Warn("spool: over its bound and could not drop the oldest documents; the next run tries again", "error", err)
-		}
-	}
 	return nil
 }
 
 // dropOver brings the spool under MaxBytes after appending: one pass sizes
 // what is waiting, a second settles what goes, through the acks file, so
-// that a kill before Close does not bring it back.
-func (s *Spool) dropOver() error {
+// that a kill before Close does not bring it back. What goes is counted
+// in over.
+func (s *Spool) dropOver(over *dropCount) error {
 	var snap, event int64
 	for rec := range s.records(nil) {
 		if rec.Delta {
@@ -279,7 +331,6 @@ func (s *Spool) dropOver() error {
 	if b.none() {
 		return s.readErr
 	}
-	var over dropCount
 	ids := make([]uint64, 0, 512)
 	for rec := range s.records(nil) {
 		if !b.drop(rec) {
@@ -292,7 +343,6 @@ func (s *Spool) dropOver() error {
 		}
 	}
 	s.Ack(ids, Rejected)
-	s.logDrops(dropCount{}, over)
 	return s.readErr
 }
 

@@ -56,21 +56,19 @@ func OpenDir(path string) (*Dir, error) {
 	if err := checkAncestors(abs, os.Geteuid()); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", abs, err)
-	}
-	return openDir(abs)
+	return openDir(abs, true)
 }
 
-// openDir opens and checks an existing dir.
-func openDir(abs string) (*Dir, error) { return openDirOf(abs, os.Geteuid()) }
+// openDir opens and checks the dir, created first when create is set;
+// without, a dir that does not exist is an error wrapping unix.ENOENT.
+func openDir(abs string, create bool) (*Dir, error) { return openDirOf(abs, os.Geteuid(), create) }
 
-// openDirOf opens and checks an existing dir that uid must own, with
-// everything in it.
-func openDirOf(abs string, uid int) (*Dir, error) {
-	fd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// openDirOf opens and checks the dir that uid must own, with everything
+// in it.
+func openDirOf(abs string, uid int, create bool) (*Dir, error) {
+	fd, err := openWalk(abs, uid, create)
 	if err != nil {
-		return nil, fmt.Errorf("state dir %s: %w", abs, err)
+		return nil, err
 	}
 	d := &Dir{path: abs, f: os.NewFile(uintptr(fd), abs), uid: uid}
 	if err := d.check(); err != nil {
@@ -85,7 +83,7 @@ func openDirOf(abs string, uid int) (*Dir, error) {
 // user's: every file in it must then be that user's. Reading is safe
 // where writing is not: nothing is created, changed or followed.
 func openDirToRead(abs string) (*Dir, error) {
-	d, err := openDir(abs)
+	d, err := openDir(abs, false)
 	if !errors.Is(err, ErrServiceState) {
 		return d, err
 	}
@@ -93,7 +91,85 @@ func openDirToRead(abs string) (*Dir, error) {
 	if serr := unix.Stat(abs, &st); serr != nil {
 		return nil, err
 	}
-	return openDirOf(abs, int(st.Uid))
+	return openDirOf(abs, int(st.Uid), false)
+}
+
+// openWalk opens the dir abs, creating it and any missing dir above it
+// (mode 0700) when create is set. The path is walked from / one component at a time, each
+// created and opened relative to the handle of the dir above it, so that
+// nothing can be swapped between a check and a use: in a dir others can
+// write (a sticky one such as /tmp), a component is opened without
+// following a link (another user may have planted it, or may flip it while
+// afmc looks), and what was opened must belong to root or uid.
+func openWalk(abs string, uid int, create bool) (int, error) {
+	fail := func(err error) (int, error) {
+		return -1, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", abs, err)
+	}
+	// The dirs on the way are opened as paths (O_PATH): to walk through a
+	// dir needs search permission only, as a lookup by path does (a home
+	// dir of mode 0711). The state dir itself is opened for reading.
+	names := strings.FieldsFunc(abs, func(r rune) bool { return r == '/' })
+	first := unix.O_PATH
+	if len(names) == 0 {
+		first = unix.O_RDONLY
+	}
+	fd, err := unix.Open("/", first|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail(err)
+	}
+	at := "/"
+	for i, name := range names {
+		var pst unix.Stat_t
+		if err := unix.Fstat(fd, &pst); err != nil {
+			unix.Close(fd)
+			return fail(err)
+		}
+		shared := pst.Mode&0o022 != 0
+		next := filepath.Join(at, name)
+		flags := unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
+		if i == len(names)-1 {
+			flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+		}
+		if shared {
+			flags |= unix.O_NOFOLLOW
+		}
+		nfd, err := unix.Openat(fd, name, flags, 0)
+		if errors.Is(err, unix.ENOENT) && create {
+			// Made only where missing: a read-only root with the state
+			// dir on a volume of its own refuses even an existing name.
+			if err := unix.Mkdirat(fd, name, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+				unix.Close(fd)
+				return fail(err)
+			}
+			nfd, err = unix.Openat(fd, name, flags, 0)
+		}
+		if err != nil {
+			var lst unix.Stat_t
+			if shared && unix.Fstatat(fd, name, &lst, unix.AT_SYMLINK_NOFOLLOW) == nil && lst.Mode&unix.S_IFMT == unix.S_IFLNK {
+				unix.Close(fd)
+				return -1, fmt.Errorf("%w: %s is a symbolic link in the shared dir %s, owned by %s, which could point it anywhere: afmc does not follow it; give --state-dir the path it should be",
+					ErrUnsafe, next, at, who(int(lst.Uid)))
+			}
+			unix.Close(fd)
+			return fail(err)
+		}
+		unix.Close(fd)
+		fd = nfd
+		if shared {
+			var st unix.Stat_t
+			if err := unix.Fstat(fd, &st); err != nil {
+				unix.Close(fd)
+				return fail(err)
+			}
+			if st.Uid != 0 && int(st.Uid) != uid {
+				unix.Close(fd)
+				return -1, fmt.Errorf("%w: %s, in the shared dir %s, is owned by %s: choose another --state-dir",
+					ErrUnsafe, next, at, who(int(st.Uid)))
+			}
+		}
+		at = next
+	}
+	return fd, nil
 }
 
 // check refuses a dir that is not the effective user's alone, or that sits

@@ -24,6 +24,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/atlas-af/afmc/collect"
+	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/internal/redact"
 	"github.com/atlas-af/afmc/internal/safefile"
 	"github.com/atlas-af/afmc/output"
 	"github.com/atlas-af/afmc/runner"
@@ -53,6 +55,7 @@ const (
 	maxInFlight    = 256     // requests at once
 	maxDuration    = 24 * time.Hour
 	maxSpoolMaxAge = 10 * 365 * 24 * time.Hour
+	defaultTimeout = 2 * time.Minute // --timeout's default
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.commit=...
@@ -227,9 +230,14 @@ func (b *byteSize) UnmarshalText(text []byte) error {
 }
 
 func main() {
+	// What the programs afmc runs leave behind (a setsid child, a daemon)
+	// comes back to afmc rather than init, and ends with the call that
+	// started it, at the latest when afmc exits.
+	_ = extcmd.Subreaper()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
+	extcmd.EndLeftovers()
 	os.Exit(code)
 }
 
@@ -252,7 +260,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		envFromFile, getenv = ef, ef.overlay(getenv)
 	}
-	fromFile, err := loadConfig(configPath(args, getenv))
+	// Read before the flags, so before --timeout is known: bounded by the
+	// default, so that a config file on a hung mount cannot hold the run.
+	cctx, cancel := context.WithTimeout(ctx, defaultTimeout)
+	path, named := configPath(args, getenv)
+	fromFile, err := loadConfig(cctx, path, named)
+	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "afmc: %v\n", err)
 		return exitUsage
@@ -383,6 +396,23 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	if err != nil {
 		return usage("%v", err)
 	}
+	// The whole run within --timeout, reading the named files included: one
+	// on a hung network mount must not hold the run past it.
+	if set.Timeout > 0 && set.Timeout <= maxDuration {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, set.Timeout)
+		defer cancel()
+	}
+	var token string
+	if c.Post && !c.DryRun {
+		// Read first: from here on, no log line shows it, however a
+		// server or a program echoes it.
+		var msg string
+		if token, msg = set.token(ctx, getenv, log); msg != "" {
+			return usage("%s", msg)
+		}
+		log = slog.New(redact.Handler(log.Handler(), redact.New(token)))
+	}
 	env, msg := set.env(getenv, log)
 	if msg != "" {
 		return usage("%s", msg)
@@ -403,16 +433,16 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	if cfg.StateDir == "" {
 		cfg.StateDir = state.DefaultDir(getenv, os.Geteuid())
 	}
-	step, msg := set.usersStep(getenv, env.LoginNode, log)
+	step, msg := set.usersStep(ctx, getenv, env.LoginNode, log)
 	if msg != "" {
 		return usage("%s", msg)
 	}
 	if w := step.Warning(); w != "" {
 		log.Warn(w)
 	}
-	if step.Active() {
-		cfg.Users = step
-	}
+	// Always: the user-name rule applies to every document naming users,
+	// whether or not names are filtered or hashed.
+	cfg.Users = step
 	cfg.DryRun = c.DryRun
 	switch {
 	case c.JSON, c.DryRun && c.Post:
@@ -422,7 +452,7 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 		cfg.Format = runner.FormatTable
 	}
 	if c.Post && !c.DryRun {
-		post, msg := set.postConfig(getenv, log, isTerminal(stderr))
+		post, msg := set.postConfig(ctx, token, log, isTerminal(stderr))
 		if msg != "" {
 			return usage("%s", msg)
 		}
@@ -468,12 +498,15 @@ func (c *Settings) env(getenv func(string) string, log *slog.Logger) (*collect.E
 
 // usersStep builds the users step; the salt comes from --salt-file or
 // AFMC_SALT, never the command line.
-func (c *Settings) usersStep(getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
+func (c *Settings) usersStep(ctx context.Context, getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
 	salt := getenv("AFMC_SALT")
 	if c.Users.SaltFile != "" {
-		b, err := safefile.Read(c.Users.SaltFile, safefile.MaxSalt)
+		b, warn, err := safefile.ReadSecret(ctx, c.Users.SaltFile, safefile.MaxSalt)
 		if err != nil {
 			return nil, fmt.Sprintf("--salt-file: %v", err)
+		}
+		for _, w := range warn {
+			log.Warn("--salt-file: " + w)
 		}
 		if salt = strings.TrimRight(string(b), "\r\n"); salt == "" {
 			return nil, fmt.Sprintf("--salt-file %s is empty", c.Users.SaltFile)
@@ -483,43 +516,66 @@ func (c *Settings) usersStep(getenv func(string) string, loginNode string, log *
 	if err != nil {
 		return nil, err.Error()
 	}
+	// The name service is asked within a collector's time: one that hangs
+	// leaves the documents naming users out, not the whole run.
+	step.SetTimeout(c.CollectorTimeout)
 	return step, ""
 }
 
-// token reads the token from --token-file or AFMC_TOKEN and checks it.
-func (c *Settings) token(getenv func(string) string) (string, string) {
-	token := strings.TrimSpace(getenv("AFMC_TOKEN"))
+// token reads the token from --token-file or AFMC_TOKEN and checks it; a
+// file another user could write is refused. What is wrong but usable (a
+// short token, a file others can read) is logged once, as a warning.
+func (c *Settings) token(ctx context.Context, getenv func(string) string, log *slog.Logger) (string, string) {
+	warn, token, msg := c.readToken(ctx, getenv)
+	for _, w := range warn {
+		log.Warn(w)
+	}
+	return token, msg
+}
+
+// readToken is token without the log: check shows the warnings in its row.
+func (c *Settings) readToken(ctx context.Context, getenv func(string) string) (warn []string, token, msg string) {
+	token = strings.TrimSpace(getenv("AFMC_TOKEN"))
 	if c.TokenFile != "" {
-		b, err := safefile.Read(c.TokenFile, safefile.MaxToken)
+		b, w, err := safefile.ReadSecret(ctx, c.TokenFile, safefile.MaxToken)
 		if err != nil {
-			return "", fmt.Sprintf("--token-file: %v", err)
+			return nil, "", fmt.Sprintf("--token-file: %v", err)
+		}
+		for _, s := range w {
+			warn = append(warn, "--token-file: "+s)
 		}
 		if token = strings.TrimSpace(string(b)); token == "" {
-			return "", fmt.Sprintf("--token-file %s is empty", c.TokenFile)
+			return nil, "", fmt.Sprintf("--token-file %s is empty", c.TokenFile)
 		}
 	}
 	switch {
 	case token == "":
-		return "", "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
+		return nil, "", "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
 	case output.CheckToken(token) != nil:
-		return "", "token: " + output.CheckToken(token).Error()
+		return nil, "", "token: " + output.CheckToken(token).Error()
+	case len(token) < output.ShortToken:
+		warn = append(warn, fmt.Sprintf("the token is %d characters long, shorter than the %d a secret should have: it is used as issued, and scrubbed whole from every log",
+			len(token), output.ShortToken))
 	}
-	return token, ""
+	return warn, token, ""
 }
 
 // postConfig checks what --post needs, before anything is collected.
 // atTerminal: a person watches stderr, and is told when the endpoint does
 // not answer for a while.
-func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger, atTerminal bool) (*runner.PostConfig, string) {
-	token, msg := c.token(getenv)
-	switch {
-	case msg != "":
-		return nil, msg
-	case c.Cluster == "":
+func (c *Settings) postConfig(ctx context.Context, token string, log *slog.Logger, atTerminal bool) (*runner.PostConfig, string) {
+	if c.Cluster == "" {
 		return nil, `--post needs --cluster (or AFMC_CLUSTER, or "cluster" in the config file)`
 	}
 	if _, msg := c.plainHTTP(); msg != "" {
 		return nil, msg
+	}
+	if c.CAFile != "" {
+		// Read here within the run's time, and refused if another user
+		// could change it (their CA would see the token).
+		if _, err := safefile.ReadTrusted(ctx, c.CAFile, safefile.MaxCABundle); err != nil {
+			return nil, fmt.Sprintf("--ca-file: %v", err)
+		}
 	}
 	stall := time.Duration(0)
 	if atTerminal {
