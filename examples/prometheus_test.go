@@ -18,7 +18,7 @@ const textfileDir = "/var/lib/prometheus/node-exporter"
 // The alert rule passes promtool's check, and its unit test: it fires for
 // a node whose runs stopped succeeding 15 minutes ago, not before.
 func TestPrometheusAlertRule(t *testing.T) {
-	promtool := promtest.Tool(t, "promtool", "prometheus")
+	promtool := promtest.Tool(t, "promtool")
 	for _, args := range [][]string{{"check", "rules", "afmc.rules.yml"}, {"test", "rules", "afmc.rules.test.yml"}} {
 		cmd := exec.Command(promtool, args...)
 		cmd.Dir = "prometheus"
@@ -81,7 +81,7 @@ func TestNodeExporterExample(t *testing.T) {
 // The drop-in for afmc.service passes systemd-analyze verify together with
 // the unit, and verify reads it (a misspelt key in it is reported).
 func TestSystemdTextfileDropIn(t *testing.T) {
-	analyze := promtest.Tool(t, "systemd-analyze", "systemd")
+	analyze := promtest.Tool(t, "systemd-analyze")
 	verify := func(dropIn string) string {
 		dir := t.TempDir()
 		service := strings.ReplaceAll(string(readFile(t, "systemd/afmc.service")), "ExecStart=/usr/bin/afmc ", "ExecStart="+afmcBinary(t)+" ")

@@ -1,5 +1,5 @@
 // Package format prints documents on stdout: NDJSON as they come, or a
-// table for a person (the one place that holds a run's rows, to sort them).
+// table for a person (the one place that holds rows, to sort them).
 package format
 
 import (
@@ -37,10 +37,13 @@ func (p ndjson) Print(_ document.Document, b []byte) error {
 func (p ndjson) Close() error { return p.w.Flush() }
 
 // Table prints a table for a person at a terminal. Its columns are
-// aligned over every row, so the rows are held until Close (the one place
-// that holds a run's documents: for a pool's worth of jobs, use NDJSON).
-// Collectors' documents arrive interleaved: the rows are put in the order
-// of the collectors named in order, each collector's own order kept.
+// aligned over blocks of rows, so a block is held until it is full or
+// Close: memory stays bounded however many documents a source floods
+// (2.6 GB for a condor_q gone wrong, when every row was held). Collectors'
+// documents arrive interleaved: the table is the one place that holds
+// rows, and puts each block's in the order of the collectors named in
+// order, each collector's own order kept. The title names the clusters
+// and login nodes of the first block.
 func Table(w io.Writer, order []string) Printer { return TableFor(w, "", "", order) }
 
 // TableFor is Table with the run's cluster and login node for its title
@@ -54,26 +57,56 @@ func TableFor(w io.Writer, cluster, loginNode string, order []string) Printer {
 	return &table{w: w, rank: rank, cluster: cluster, loginNode: loginNode}
 }
 
+// tableBlock is how many rows are aligned together.
+const tableBlock = 4096
+
 type table struct {
 	w                  io.Writer
-	rank               map[string]int
+	rank               map[string]int // a collector's place in the table
 	docs               []document.Document
 	cluster, loginNode string // the title's when no document says
+	started            bool   // the title is written
 }
 
 func (p *table) Print(d document.Document, _ []byte) error {
 	p.docs = append(p.docs, d)
+	if len(p.docs) >= tableBlock {
+		return p.flush()
+	}
 	return nil
 }
 
-func (p *table) Close() error {
-	if len(p.docs) == 0 {
+func (p *table) flush() error {
+	if len(p.docs) == 0 && !p.started {
+		p.started = true
 		return writeTableTitle(p.w, p.cluster, p.loginNode)
 	}
 	sort.SliceStable(p.docs, func(i, j int) bool {
 		return p.rankOf(p.docs[i]) < p.rankOf(p.docs[j])
 	})
-	return WriteTable(p.w, p.docs)
+	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
+	if !p.started {
+		writeTitle(tw, p.docs)
+		p.started = true
+	}
+	writeRows(tw, p.docs)
+	clear(p.docs)
+	p.docs = p.docs[:0]
+	return tw.Flush()
+}
+
+func (p *table) rankOf(d document.Document) int {
+	if r, ok := p.rank[d.Collector]; ok {
+		return r
+	}
+	return len(p.rank)
+}
+
+func (p *table) Close() error {
+	if len(p.docs) == 0 && p.started {
+		return nil
+	}
+	return p.flush()
 }
 
 // writeTableTitle is the title of a table without rows.
@@ -89,13 +122,6 @@ func writeTableTitle(w io.Writer, cluster, loginNode string) error {
 	return err
 }
 
-func (p *table) rankOf(d document.Document) int {
-	if r, ok := p.rank[d.Collector]; ok {
-		return r
-	}
-	return len(p.rank)
-}
-
 // commonKeys are shown once in the table's title instead of on every row.
 var commonKeys = map[string]bool{"kind": true, "cluster": true, "login_node": true}
 
@@ -103,6 +129,14 @@ var commonKeys = map[string]bool{"kind": true, "cluster": true, "login_node": tr
 // document, byte counts in binary units, ratios as percentages.
 func WriteTable(w io.Writer, docs []document.Document) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	writeTitle(tw, docs)
+	writeRows(tw, docs)
+	return tw.Flush()
+}
+
+// writeTitle writes the column names and the clusters and login nodes of
+// docs.
+func writeTitle(tw io.Writer, docs []document.Document) {
 	var cluster, node []string
 	for _, d := range docs {
 		if v, ok := d.Fields.Get("cluster"); ok {
@@ -113,6 +147,10 @@ func WriteTable(w io.Writer, docs []document.Document) error {
 		}
 	}
 	fmt.Fprintf(tw, "KIND\tDETAILS\t(cluster %s, login node %s)\n", orNone(cluster), orNone(node))
+}
+
+// writeRows writes one row a document.
+func writeRows(tw io.Writer, docs []document.Document) {
 	for _, d := range docs {
 		var parts []string
 		for _, f := range d.Fields {
@@ -123,7 +161,6 @@ func WriteTable(w io.Writer, docs []document.Document) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", printable(d.Kind()), strings.Join(parts, "  "))
 	}
-	return tw.Flush()
 }
 
 func appendUnique(s []string, v string) []string {

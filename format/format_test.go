@@ -189,3 +189,30 @@ func writeNDJSON(w io.Writer, docs []document.Document) error {
 	}
 	return p.Close()
 }
+
+// The table holds a block of rows at most, however many documents come:
+// every row is printed, the title once.
+func TestTableHoldsABlock(t *testing.T) {
+	var out bytes.Buffer
+	p := Table(&out, nil)
+	const n = 3*tableBlock + 17
+	for i := range n {
+		d := document.New("condorjob", "C", time.Unix(0, 0)).Add("Id", fmt.Sprintf("%d.0", i)).Add("users", "alice")
+		if err := p.Print(d, nil); err != nil {
+			t.Fatal(err)
+		}
+		if held := len(p.(*table).docs); held >= tableBlock {
+			t.Fatalf("%d rows held after %d documents", held, i+1)
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != n+1 || !strings.HasPrefix(lines[0], "KIND") || strings.Count(out.String(), "KIND") != 1 {
+		t.Errorf("%d lines, want %d rows and one title", len(lines), n)
+	}
+	if !strings.Contains(lines[n], fmt.Sprintf("Id=%d.0", n-1)) {
+		t.Errorf("last row %q", lines[n])
+	}
+}

@@ -43,7 +43,9 @@ func TLSConfig(caFile string) (*tls.Config, error) {
 		roots = x509.NewCertPool()
 	}
 	if caFile != "" {
-		pem, err := safefile.Read(caFile, safefile.MaxCABundle)
+		// Refused if another user could change it: their CA would see the
+		// token. (afmc reads it first within the run's time.)
+		pem, err := safefile.ReadTrusted(context.Background(), caFile, safefile.MaxCABundle)
 		if err != nil {
 			return nil, fmt.Errorf("output: reading CA file: %w", err)
 		}

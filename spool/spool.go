@@ -62,9 +62,10 @@ type Spool struct {
 	app      *os.File
 	appBuf   *bufio.Writer
 	line     []byte
-	added    int   // records added since the last Commit
-	addBytes int64 // their documents' bytes
-	appErr   error // a failed append: the spool takes no more documents
+	added    int       // records added since the last Commit
+	addBytes int64     // their documents' bytes
+	appErr   error     // a failed append: the spool takes no more documents
+	over     dropCount // dropped for MaxBytes while writing, logged at the next Commit
 
 	mu      sync.Mutex // guards what Ack changes: Ack runs beside Items
 	settled idset.Set  // ids settled since the spool was last rewritten
@@ -231,6 +232,11 @@ func (s *Spool) Add(it send.Item, gen uint64) (uint64, error) {
 	s.maxID = id
 	s.added++
 	s.addBytes += int64(len(it.Doc))
+	if s.limits.MaxBytes > 0 && s.size+s.addBytes > 2*s.limits.MaxBytes+boundSlack {
+		if err := s.boundWhileWriting(); err != nil {
+			return 0, err
+		}
+	}
 	return id, nil
 }
 
@@ -251,6 +257,26 @@ func (s *Spool) fail(err error) error {
 // may be sent, then applies the limits with them: what must go is settled
 // through the acks file.
 func (s *Spool) Commit() error {
+	if err := s.commitAppends(); err != nil {
+		return err
+	}
+	// The bound holds with this run's documents too. The documents are
+	// committed whatever becomes of it: a failure here is no reason to
+	// give up the spool, and the next open applies the bound again.
+	if s.limits.MaxBytes > 0 && s.size > s.limits.MaxBytes {
+		if err := s.dropOver(&s.over); err != nil {
+			s.log.Warn("spool: over its bound and could not drop the oldest documents; the next run tries again", "error", err)
+		}
+	}
+	if s.over.n > 0 {
+		s.logDrops(dropCount{}, s.over)
+		s.over = dropCount{}
+	}
+	return nil
+}
+
+// commitAppends flushes and fsyncs what was added since the last commit.
+func (s *Spool) commitAppends() error {
 	if s.appErr != nil {
 		return s.appErr
 	}
@@ -281,51 +307,7 @@ func (s *Spool) Commit() error {
 	s.size += s.addBytes
 	s.mu.Unlock()
 	s.added, s.addBytes = 0, 0
-	// The bound holds with this run's documents too. The documents are
-	// committed whatever becomes of it: a failure here is no reason to
-	// give up the spool, and the next open applies the bound again.
-	if s.limits.MaxBytes > 0 && s.size > s.limits.MaxBytes {
-		if err := s.dropOver(); err != nil {
-			s.log.Warn("spool: over its bound and could not drop the oldest documents; the next run tries again", "error", err)
-		}
-	}
 	return nil
-}
-
-// dropOver brings the spool under MaxBytes after appending: one pass sizes
-// what is waiting, a second settles what goes, through the acks file, so
-// that a kill before Close does not bring it back.
-func (s *Spool) dropOver() error {
-	var snap, event int64
-	for rec := range s.records(nil) {
-		if rec.Delta {
-			event += int64(len(rec.Doc))
-		} else {
-			snap += int64(len(rec.Doc))
-		}
-	}
-	s.mu.Lock()
-	s.size = snap + event
-	s.mu.Unlock()
-	b := newBudget(snap, event, s.limits.MaxBytes)
-	if b.none() {
-		return s.readErr
-	}
-	var over dropCount
-	ids := make([]uint64, 0, 512)
-	for rec := range s.records(nil) {
-		if !b.drop(rec) {
-			continue
-		}
-		over.add(rec)
-		if ids = append(ids, rec.ID); len(ids) == cap(ids) {
-			s.Ack(ids, send.Rejected)
-			ids = ids[:0]
-		}
-	}
-	s.Ack(ids, send.Rejected)
-	s.logDrops(dropCount{}, over)
-	return s.readErr
 }
 
 // Append adds items and commits them; it returns them with their ids. It is

@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/atlas-af/afmc/document"
@@ -49,7 +51,23 @@ type Step struct {
 	member  map[string]bool // resolved users: in the group or not
 	groupOK bool
 	warning string // what is weak in these settings, for the run to say
+
+	timeout time.Duration // the name service's time for the whole run; 0: none
+	spent   time.Duration // time spent asking it so far
+	gaveUp  error         // the name service ran out of time: every later batch fails at once
+
+	refused int // names refused by CheckName, for the bound on their log lines
 }
+
+// maxRefusedLogged bounds the lines logged for refused names: a source
+// flooding bad names does not flood the log.
+const maxRefusedLogged = 10
+
+// SetTimeout bounds the time the step may wait for the name service, over
+// the whole run (--collector-timeout): once it is spent, the documents
+// naming users are left out, as for a group that cannot be resolved, and
+// the others go.
+func (st *Step) SetTimeout(d time.Duration) { st.timeout = d }
 
 // New builds the step. salt is the content of --salt-file or AFMC_SALT.
 // loginNode is the run's login node name, for --obfuscate-hosts.
@@ -103,9 +121,6 @@ func (st *Step) LoginNode(node string) string {
 // no batch.
 func (st *Step) Batched() bool { return st.group != "" }
 
-// Active tells whether the step changes anything.
-func (st *Step) Active() bool { return st.group != "" || st.hash != nil || st.host != "" }
-
 // SaltedSHA256 is the original collector's hash: the first 8 hex digits of
 // sha256(salt + name).
 func SaltedSHA256(salt, name string) string {
@@ -126,17 +141,17 @@ func ObfuscateHost(prefix, host, domain string) string {
 }
 
 // Apply passes a batch of documents through the step and returns those
-// that remain. It finds what to rewrite by type, not by field name: in a
-// document.UserList it keeps the users in the group, hashed, each once and
-// sorted, and the document's document.UserCount fields follow; a document
-// whose document.User (a job's owner) is not in the group is dropped; a
+// that remain. Every name first meets CheckName: one that does not is
+// left out, with a warning naming the document's kind. It finds what to
+// rewrite by type, not by field name: in a document.UserList it keeps the
+// users in the group, hashed, each once and sorted, and the document's
+// document.UserCount fields follow; a document whose document.User (a
+// job's owner) is refused or not in the group is dropped; a
 // document.LoginNode is replaced under --obfuscate-hosts. Memberships of
 // the whole batch are resolved at once; when they cannot be, the
 // documents naming users are dropped and the error says why.
 func (st *Step) Apply(ctx context.Context, docs []document.Document) ([]document.Document, error) {
-	if !st.Active() {
-		return docs, nil
-	}
+	docs = st.checkNames(docs)
 	var resolveErr error
 	if st.group != "" {
 		resolveErr = st.resolve(ctx, namesIn(docs))
@@ -193,6 +208,71 @@ func (st *Step) rewrite(d *document.Document) bool {
 	return true
 }
 
+// checkNames drops the names CheckName refuses, and the documents of one
+// user whose name it refuses.
+func (st *Step) checkNames(docs []document.Document) []document.Document {
+	out := docs[:0]
+	for _, d := range docs {
+		if st.checkDoc(&d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// checkDoc checks the names of d and tells whether d stays.
+func (st *Step) checkDoc(d *document.Document) bool {
+	changed, listed := false, 0
+	for i, f := range d.Fields {
+		switch v := f.Value.(type) {
+		case document.UserList:
+			var kept document.UserList // nil while every name passes
+			for j, name := range v {
+				if err := CheckName(name); err != nil {
+					st.logRefused(d.Kind(), name, err)
+					if kept == nil {
+						kept = append(make(document.UserList, 0, len(v)), v[:j]...)
+					}
+					continue
+				}
+				if kept != nil {
+					kept = append(kept, name)
+				}
+			}
+			if kept != nil {
+				d.Fields[i].Value = kept
+				changed, listed = true, len(kept)
+			}
+		case document.User:
+			if err := CheckName(string(v)); err != nil {
+				st.logRefused(d.Kind(), string(v), err)
+				return false
+			}
+		}
+	}
+	if changed {
+		for i, f := range d.Fields {
+			if _, ok := f.Value.(document.UserCount); ok {
+				d.Fields[i].Value = document.UserCount(listed)
+			}
+		}
+	}
+	return true
+}
+
+func (st *Step) logRefused(source, name string, why error) {
+	st.refused++
+	switch {
+	case st.refused <= maxRefusedLogged:
+		if len(name) > 80 {
+			name = name[:80] // quoted below: a cut rune shows as \x..
+		}
+		st.log.Warn("user name refused, not sent: "+why.Error(), "source", source, "name", strconv.Quote(name))
+	case st.refused == maxRefusedLogged+1:
+		st.log.Warn("more user names refused; no more are logged this run", "source", source)
+	}
+}
+
 func (st *Step) keep(name string) bool {
 	return st.group == "" || st.member[name]
 }
@@ -232,6 +312,41 @@ func namesIn(docs []document.Document) []string {
 // lookup, once a run), then the primary groups of the rest (one lookup for
 // all of them). A user the name service does not know is left out.
 func (st *Step) resolve(ctx context.Context, names []string) error {
+	if st.gaveUp != nil {
+		return st.gaveUp
+	}
+	if st.timeout <= 0 {
+		return st.lookup(ctx, names)
+	}
+	left := st.timeout - st.spent
+	if left <= 0 {
+		st.gaveUp = st.outOfTime(nil)
+		return st.gaveUp
+	}
+	lctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	start := time.Now()
+	err := st.lookup(lctx, names)
+	st.spent += time.Since(start)
+	if err != nil && lctx.Err() != nil && ctx.Err() == nil {
+		// Its time is spent: no later batch waits for it again.
+		st.gaveUp = st.outOfTime(err)
+		return st.gaveUp
+	}
+	return err
+}
+
+// outOfTime is the error once the name service's time is spent.
+func (st *Step) outOfTime(cause error) error {
+	err := fmt.Errorf("--group %s: the name service did not answer within %s (--collector-timeout): documents naming users are left out for the rest of the run", st.group, st.timeout)
+	if cause != nil {
+		err = fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
+}
+
+// lookup is resolve's work, within its deadline.
+func (st *Step) lookup(ctx context.Context, names []string) error {
 	if !st.groupOK {
 		gid, members, err := st.ns.Group(ctx, st.group)
 		if err != nil {

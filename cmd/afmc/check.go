@@ -15,6 +15,7 @@ import (
 	"github.com/atlas-af/afmc/collect/all"
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/internal/redact"
 	"github.com/atlas-af/afmc/send"
 	"github.com/atlas-af/afmc/spool"
 	"github.com/atlas-af/afmc/state"
@@ -58,6 +59,10 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	if msg != "" {
 		return usage("%s", msg)
 	}
+	// Within --timeout, as a run: a named file on a hung mount is a FAIL,
+	// not a hang.
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
 	selected, err := all.Select(c.Collectors.List(), cmd.Kinds, len(cmd.Kinds) == 0)
 	if err != nil {
 		return usage("%v", err)
@@ -80,17 +85,25 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	} else {
 		add("cluster", nil, extcmd.Printable(c.Cluster))
 	}
-	if _, msg := c.token(getenv); msg != "" && c.TokenFile == "" && strings.TrimSpace(getenv("AFMC_TOKEN")) == "" {
+	if warn, token, msg := c.readToken(ctx, getenv); msg != "" && c.TokenFile == "" && strings.TrimSpace(getenv("AFMC_TOKEN")) == "" {
 		// Nothing is posted without one: not a failure of this node.
 		rows = append(rows, checkRow{"token", checkSkip, "none set: --post will need one, from --token-file FILE (token_file) or AFMC_TOKEN"})
 	} else if msg != "" {
 		add("token", errors.New(msg), "")
 	} else {
+		// As in a run: no log line shows it.
+		log = slog.New(redact.Handler(log.Handler(), redact.New(token)))
+		env.Log = log
 		from := "AFMC_TOKEN"
 		if c.TokenFile != "" {
 			from = c.TokenFile
 		}
-		add("token", nil, "from "+from)
+		detail := "from " + from
+		if len(warn) > 0 {
+			// Usable, so not a FAIL; said where the administrator looks.
+			detail += "; warning: " + strings.Join(warn, "; ")
+		}
+		add("token", nil, detail)
 	}
 	if cmd.envFile != nil {
 		names := cmd.envFile.names()
@@ -104,7 +117,7 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 			add("env file", nil, detail)
 		}
 	}
-	step, msg := c.usersStep(getenv, env.LoginNode, log)
+	step, msg := c.usersStep(ctx, getenv, env.LoginNode, log)
 	if msg != "" {
 		add("users step", errors.New(msg), "")
 	} else if w := step.Warning(); w != "" {
@@ -112,7 +125,10 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 	}
 	if msg == "" && c.Users.Group != "" {
 		// The name service answers for the group: a run's users step will.
-		gid, members, err := users.Getent{Path: c.Users.Getent}.Group(ctx, c.Users.Group)
+		// within a collector's time.
+		gctx, cancel := context.WithTimeout(ctx, c.CollectorTimeout)
+		gid, members, err := users.Getent{Path: c.Users.Getent}.Group(gctx, c.Users.Group)
+		cancel()
 		add("group "+c.Users.Group, err, fmt.Sprintf("gid %s, %s as supplementary group", gid, plural(len(members), "member")))
 	}
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -58,9 +59,11 @@ func configPath(args []string, getenv func(string) string) (path string, named b
 
 // loadConfig reads the file within a bound (a FIFO or a device is refused
 // before any read). The default file may be absent; a named one must exist.
-func loadConfig(path string, named bool) (*configFile, error) {
+func loadConfig(ctx context.Context, path string, named bool) (*configFile, error) {
 	cf := &configFile{path: path, values: map[string]*yaml.Node{}}
-	b, err := safefile.Read(path, safefile.MaxConfig)
+	// Refused if another user could change it: it names the programs afmc
+	// runs as root and the endpoint the token goes to.
+	b, err := safefile.ReadTrusted(ctx, path, safefile.MaxConfig)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !named:
 		return cf, nil
@@ -78,6 +81,10 @@ func loadConfig(path string, named bool) (*configFile, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("config file %s: want settings as key: value lines, not a %s", path, kindName(root))
 	}
+	// Each key once: looked up in maps, not in the list of those before
+	// (a file of 100,000 keys took minutes).
+	byKey := map[string]int{} // index in cf.entries
+	byFlag := map[string]int{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch {
@@ -89,13 +96,20 @@ func loadConfig(path string, named bool) (*configFile, error) {
 			return nil, fmt.Errorf("config file %s line %d: setting %q: a list of values only", path, v.Line, k.Value)
 		}
 		flag := flagOfKey(k.Value)
-		for _, e := range cf.entries {
-			if e.key == k.Value || flag != "" && e.flag == flag {
-				return nil, fmt.Errorf("config file %s line %d: setting %q already defined (as %q on line %d)", path, k.Line, k.Value, e.key, e.node.Line)
-			}
+		at, dup := byKey[k.Value]
+		if !dup && flag != "" {
+			at, dup = byFlag[flag]
+		}
+		if dup {
+			e := cf.entries[at]
+			return nil, fmt.Errorf("config file %s line %d: setting %q already defined (as %q on line %d)", path, k.Line, k.Value, e.key, e.node.Line)
 		}
 		if flag != "" {
 			cf.values[flag] = v
+		}
+		byKey[k.Value] = len(cf.entries)
+		if flag != "" {
+			byFlag[flag] = len(cf.entries)
 		}
 		cf.entries = append(cf.entries, configEntry{key: k.Value, flag: flag, node: v})
 	}

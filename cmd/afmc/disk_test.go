@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // afmc collect disk --mount PATH against the real df PATH, on real mounts
@@ -18,9 +20,7 @@ import (
 // of the machine is touched; tmpfs sizes do not move while they are read.
 func TestDiskAgreesWithDFOnRealMounts(t *testing.T) {
 	for _, tool := range []string{"unshare", "mount", "df", "sh", "head"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s: %v", tool, err)
-		}
+		testtool.Need(t, tool)
 	}
 	d := t.TempDir()
 	for _, dir := range []string{"home", "bind", "over", "state"} {

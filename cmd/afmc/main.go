@@ -25,6 +25,8 @@ import (
 
 	"github.com/atlas-af/afmc/collect/all"
 	"github.com/atlas-af/afmc/format"
+	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/internal/redact"
 	"github.com/atlas-af/afmc/runner"
 	"github.com/atlas-af/afmc/state"
 )
@@ -51,6 +53,7 @@ const (
 	maxInFlight    = 256     // requests at once
 	maxDuration    = 24 * time.Hour
 	maxSpoolMaxAge = 10 * 365 * 24 * time.Hour
+	defaultTimeout = 2 * time.Minute // --timeout's default
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.commit=...
@@ -142,9 +145,14 @@ func (b *byteSize) UnmarshalText(text []byte) error {
 }
 
 func main() {
+	// What the programs afmc runs leave behind (a setsid child, a daemon)
+	// comes back to afmc rather than init, and ends with the call that
+	// started it, at the latest when afmc exits.
+	_ = extcmd.Subreaper()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
+	extcmd.EndLeftovers()
 	os.Exit(code)
 }
 
@@ -167,7 +175,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 		envFromFile, getenv = ef, ef.overlay(getenv)
 	}
-	fromFile, err := loadConfig(configPath(args, getenv))
+	// Read before the flags, so before --timeout is known: bounded by the
+	// default, so that a config file on a hung mount cannot hold the run.
+	cctx, cancel := context.WithTimeout(ctx, defaultTimeout)
+	path, named := configPath(args, getenv)
+	fromFile, err := loadConfig(cctx, path, named)
+	cancel()
 	if err != nil {
 		fmt.Fprintf(stderr, "afmc: %v\n", err)
 		return exitUsage
@@ -297,6 +310,23 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	if msg := set.budgets(selected); msg != "" {
 		return usage("%s", msg)
 	}
+	// The whole run within --timeout, reading the named files included: one
+	// on a hung network mount must not hold the run past it.
+	if set.Timeout > 0 && set.Timeout <= maxDuration {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, set.Timeout)
+		defer cancel()
+	}
+	var token string
+	if c.Post && !c.DryRun {
+		// Read first: from here on, no log line shows it, however a
+		// server or a program echoes it.
+		var msg string
+		if token, msg = set.token(ctx, getenv, log); msg != "" {
+			return usage("%s", msg)
+		}
+		log = slog.New(redact.Handler(log.Handler(), redact.New(token)))
+	}
 	env, msg := set.env(getenv, log)
 	if msg != "" {
 		return usage("%s", msg)
@@ -317,16 +347,16 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 	if cfg.StateDir == "" {
 		cfg.StateDir = state.DefaultDir(getenv, os.Geteuid())
 	}
-	step, msg := set.usersStep(getenv, env.LoginNode, log)
+	step, msg := set.usersStep(ctx, getenv, env.LoginNode, log)
 	if msg != "" {
 		return usage("%s", msg)
 	}
 	if w := step.Warning(); w != "" {
 		log.Warn(w)
 	}
-	if step.Active() {
-		cfg.Users = step
-	}
+	// Always: the user-name rule applies to every document naming users,
+	// whether or not names are filtered or hashed.
+	cfg.Users = step
 	cfg.DryRun = c.DryRun
 	switch {
 	case c.JSON, c.DryRun && c.Post:
@@ -336,7 +366,7 @@ func (c *collectCmd) run(ctx context.Context, set *Settings, stdout, stderr io.W
 		cfg.Format = runner.FormatTable
 	}
 	if c.Post && !c.DryRun {
-		post, msg := set.postConfig(getenv, log, isTerminal(stderr))
+		post, msg := set.postConfig(ctx, token, log, isTerminal(stderr))
 		if msg != "" {
 			return usage("%s", msg)
 		}

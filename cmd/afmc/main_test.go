@@ -178,7 +178,7 @@ func TestUsageErrors(t *testing.T) {
 		{"negative spool age", []string{"collect", "cpu", "--spool-max-age=-1h"}, nil, "--spool-max-age must be between 0"},
 		{"huge timeout", []string{"collect", "cpu", "--timeout", "1000h"}, nil, "--timeout must be positive and at most 24h0m0s"},
 		{"collector setting", []string{"collect", "cpu", "--ssh-history-since", "0s"}, nil, "--ssh-history-since must be positive"},
-		{"short token", []string{"collect", "cpu", "--post"}, map[string]string{"AFMC_TOKEN": "con"}, "too short to be a secret"},
+		{"token of two lines", []string{"collect", "cpu", "--post"}, map[string]string{"AFMC_TOKEN": "con\nnex"}, "more than one line"},
 		{"salt on the command line", []string{"collect", "ssh", "--salt", "x"}, nil, "unknown flag --salt"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

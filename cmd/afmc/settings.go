@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -77,12 +78,15 @@ func (c *Settings) env(getenv func(string) string, log *slog.Logger) (*collect.E
 
 // usersStep builds the users step; the salt comes from --salt-file or
 // AFMC_SALT, never the command line.
-func (c *Settings) usersStep(getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
+func (c *Settings) usersStep(ctx context.Context, getenv func(string) string, loginNode string, log *slog.Logger) (*users.Step, string) {
 	salt := getenv("AFMC_SALT")
 	if c.Users.SaltFile != "" {
-		b, err := safefile.Read(c.Users.SaltFile, safefile.MaxSalt)
+		b, warn, err := safefile.ReadSecret(ctx, c.Users.SaltFile, safefile.MaxSalt)
 		if err != nil {
 			return nil, fmt.Sprintf("--salt-file: %v", err)
+		}
+		for _, w := range warn {
+			log.Warn("--salt-file: " + w)
 		}
 		if salt = strings.TrimRight(string(b), "\r\n"); salt == "" {
 			return nil, fmt.Sprintf("--salt-file %s is empty", c.Users.SaltFile)
@@ -92,43 +96,66 @@ func (c *Settings) usersStep(getenv func(string) string, loginNode string, log *
 	if err != nil {
 		return nil, err.Error()
 	}
+	// The name service is asked within a collector's time: one that hangs
+	// leaves the documents naming users out, not the whole run.
+	step.SetTimeout(c.CollectorTimeout)
 	return step, ""
 }
 
-// token reads the token from --token-file or AFMC_TOKEN and checks it.
-func (c *Settings) token(getenv func(string) string) (string, string) {
-	token := strings.TrimSpace(getenv("AFMC_TOKEN"))
+// token reads the token from --token-file or AFMC_TOKEN and checks it; a
+// file another user could write is refused. What is wrong but usable (a
+// short token, a file others can read) is logged once, as a warning.
+func (c *Settings) token(ctx context.Context, getenv func(string) string, log *slog.Logger) (string, string) {
+	warn, token, msg := c.readToken(ctx, getenv)
+	for _, w := range warn {
+		log.Warn(w)
+	}
+	return token, msg
+}
+
+// readToken is token without the log: check shows the warnings in its row.
+func (c *Settings) readToken(ctx context.Context, getenv func(string) string) (warn []string, token, msg string) {
+	token = strings.TrimSpace(getenv("AFMC_TOKEN"))
 	if c.TokenFile != "" {
-		b, err := safefile.Read(c.TokenFile, safefile.MaxToken)
+		b, w, err := safefile.ReadSecret(ctx, c.TokenFile, safefile.MaxToken)
 		if err != nil {
-			return "", fmt.Sprintf("--token-file: %v", err)
+			return nil, "", fmt.Sprintf("--token-file: %v", err)
+		}
+		for _, s := range w {
+			warn = append(warn, "--token-file: "+s)
 		}
 		if token = strings.TrimSpace(string(b)); token == "" {
-			return "", fmt.Sprintf("--token-file %s is empty", c.TokenFile)
+			return nil, "", fmt.Sprintf("--token-file %s is empty", c.TokenFile)
 		}
 	}
 	switch {
 	case token == "":
-		return "", "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
+		return nil, "", "--post needs a token: --token-file FILE or the AFMC_TOKEN environment variable"
 	case send.CheckToken(token) != nil:
-		return "", "token: " + send.CheckToken(token).Error()
+		return nil, "", "token: " + send.CheckToken(token).Error()
+	case len(token) < send.ShortToken:
+		warn = append(warn, fmt.Sprintf("the token is %d characters long, shorter than the %d a secret should have: it is used as issued, and scrubbed whole from every log",
+			len(token), send.ShortToken))
 	}
-	return token, ""
+	return warn, token, ""
 }
 
 // postConfig checks what --post needs, before anything is collected.
 // atTerminal: a person watches stderr, and is told when the endpoint does
 // not answer for a while.
-func (c *Settings) postConfig(getenv func(string) string, log *slog.Logger, atTerminal bool) (*runner.PostConfig, string) {
-	token, msg := c.token(getenv)
-	switch {
-	case msg != "":
-		return nil, msg
-	case c.Cluster == "":
+func (c *Settings) postConfig(ctx context.Context, token string, log *slog.Logger, atTerminal bool) (*runner.PostConfig, string) {
+	if c.Cluster == "" {
 		return nil, `--post needs --cluster (or AFMC_CLUSTER, or "cluster" in the config file)`
 	}
 	if _, msg := c.plainHTTP(); msg != "" {
 		return nil, msg
+	}
+	if c.CAFile != "" {
+		// Read here within the run's time, and refused if another user
+		// could change it (their CA would see the token).
+		if _, err := safefile.ReadTrusted(ctx, c.CAFile, safefile.MaxCABundle); err != nil {
+			return nil, fmt.Sprintf("--ca-file: %v", err)
+		}
 	}
 	stall := time.Duration(0)
 	if atTerminal {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atlas-af/afmc/internal/testtool"
 	"golang.org/x/sys/unix"
 
 	"github.com/atlas-af/afmc/collect"
@@ -268,9 +269,7 @@ func realDF(t *testing.T, path string) (dfLine, bool) {
 // at different instants of a filesystem in use, so each comparison is
 // taken between two df answers that agree.
 func TestDiskAgreesWithDF(t *testing.T) {
-	if _, err := exec.LookPath("df"); err != nil {
-		t.Skipf("needs df: %v", err)
-	}
+	testtool.Need(t, "df")
 	// The mount table df reads (its own), as init's for afmc.
 	proc := filepath.Join(t.TempDir(), "proc")
 	mkdir(t, proc, "1")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/atlas-af/afmc/document"
 	"github.com/atlas-af/afmc/internal/extcmd"
 	"github.com/atlas-af/afmc/internal/kube"
+	"github.com/atlas-af/afmc/internal/safefile"
 )
 
 // Jupyter reports the users of JupyterHubs running on Kubernetes: one
@@ -210,6 +212,11 @@ func (j Jupyter) Collect(ctx context.Context, env *collect.Env, _ json.RawMessag
 	var lister kube.Lister
 	var api string // where the pods come from, for errors
 	if src.kubectl != "" {
+		// A kubeconfig names the credential plugin kubectl runs: one
+		// another user could change runs their program as root.
+		if err := j.checkKubeconfigs(ctx, src.kubeconfig); err != nil {
+			return nil, err
+		}
 		lister = kube.Kubectl{Path: src.kubectl, Kubeconfig: src.kubeconfig}
 		api = "the Kubernetes API (through " + src.kubectl
 		if src.kubeconfig != "" {
@@ -217,7 +224,7 @@ func (j Jupyter) Collect(ctx context.Context, env *collect.Env, _ json.RawMessag
 		}
 		api += ")"
 	} else {
-		c, err := kube.NewAPIClient(src.host, src.port, j.saDir())
+		c, err := kube.NewAPIClient(ctx, src.host, src.port, j.saDir())
 		if err != nil {
 			return nil, err
 		}
@@ -268,6 +275,30 @@ func (j Jupyter) Collect(ctx context.Context, env *collect.Env, _ json.RawMessag
 		}
 	}
 	return nil, errors.Join(errs...)
+}
+
+// checkKubeconfigs refuses the kubeconfigs kubectl will read (named, in
+// KUBECONFIG, or ~/.kube/config) when another user could change one.
+func (j Jupyter) checkKubeconfigs(ctx context.Context, named string) error {
+	var paths []string
+	switch {
+	case named != "":
+		paths = []string{named}
+	case j.env("KUBECONFIG") != "":
+		paths = filepath.SplitList(j.env("KUBECONFIG"))
+	case j.env("HOME") != "":
+		paths = []string{filepath.Join(j.env("HOME"), ".kube", "config")}
+	}
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		_, err := safefile.WithContext(ctx, p, func() (struct{}, error) { return struct{}{}, safefile.CheckTrusted(p) })
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("kubeconfig: %w", err)
+		}
+	}
+	return nil
 }
 
 // jupyterDeadline ends a little before ctx does: a tenth of the time

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/internal/jsondepth"
 )
 
 // LogindSession is what afmc needs of one systemd-logind session, from
@@ -35,6 +36,10 @@ func ParseLoginctlSessions(b []byte) ([]string, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return nil, nil
+	}
+	// gjson's validator recurses once a level: nesting is bounded first.
+	if err := jsondepth.Check(b, 0); err != nil {
+		return nil, fmt.Errorf("not the JSON list of sessions expected: %w", err)
 	}
 	if !gjson.ValidBytes(b) || b[0] != '[' {
 		return nil, fmt.Errorf("not the JSON list of sessions expected: %q", outputExcerpt(b))

@@ -17,6 +17,7 @@ import (
 	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/collect/collecttest"
 	"github.com/atlas-af/afmc/internal/fixture"
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // A utmp record whose process is gone (a crashed sshd, a killed terminal)
@@ -174,9 +175,7 @@ func uniqueSorted(users []string) []string {
 //     file, so that coreutils's own PID check runs.
 func TestSSHAgreesWithWhoOnEndedSessions(t *testing.T) {
 	for _, tool := range []string{"who", "utmpdump", "sleep"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s: %v", tool, err)
-		}
+		testtool.Need(t, tool)
 	}
 	dir := t.TempDir()
 	utmp, dead := liveAndDeadUtmp(t, dir)
@@ -231,9 +230,7 @@ func TestSSHAgreesWithWhoOnEndedSessions(t *testing.T) {
 
 	t.Run("who in a mount namespace", func(t *testing.T) {
 		for _, tool := range []string{"unshare", "mount", "cp", "sh"} {
-			if _, err := exec.LookPath(tool); err != nil {
-				t.Skipf("needs %s: %v", tool, err)
-			}
+			testtool.Need(t, tool)
 		}
 		// glibc's _PATH_UTMP, which coreutils's who reads without a file.
 		run, err := filepath.EvalSymlinks("/var/run")

@@ -11,11 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
 	"unicode"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/atlas-af/afmc/internal/safefile"
 )
 
 // stderrKeep is how much of a program's stderr an error quotes: enough for
@@ -89,43 +94,112 @@ func Output(ctx context.Context, c Cmd) ([]byte, error) {
 	return out, err
 }
 
+// exitGrace is how long stdout and stderr are still read once the
+// program has exited (or its deadline has come): what it wrote is in the
+// pipes by then. A process it left behind that holds them open (a
+// wrapper's `ssh -f`, a daemon it started) does not hold the call.
+const exitGrace = time.Second
+
 // Stream runs c and hands its stdout to read as it is produced. When read
-// returns an error, or ctx ends, the process group is killed. The error
-// returned names the program and says why it failed: read's error, a
-// deadline, a signal, or an exit status with the tail of stderr.
+// returns an error, or ctx ends, the process group is killed. The call
+// ends when the program exits: its output is read for a short grace, then
+// the pipes are closed and what it left in its process group is killed
+// (with Subreaper, what left the group too). The error returned names the
+// program and says why it failed: the program's own failure (exit status
+// and the tail of stderr) before read's error, a deadline before both.
+// A program another user could change is not run.
 func Stream(ctx context.Context, c Cmd, read func(io.Reader) error) error {
 	name := describe(c)
-	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
+	fail := func(err error) error { return &Error{Cmd: name, ExitCode: -1, Err: err} }
+	path, err := exec.LookPath(c.Path)
+	if err != nil {
+		return fail(err)
+	}
+	// afmc runs as root: what a program another user can change does,
+	// root does.
+	if err := safefile.Program(path); err != nil {
+		return fail(fmt.Errorf("not run: %w", err))
+	}
+	cmd := exec.CommandContext(ctx, path, c.Args...)
+	cmd.Args[0] = c.Path // as named: some programs look at argv[0]
 	cmd.Env = append(childEnv(cmd.Environ()), c.Env...)
 	// Its own process group, so that a deadline kills what it started too
 	// (a wrapper script's condor_q, kubectl's credential plugin).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	// A grandchild that keeps stdout open must not hold Wait forever.
-	cmd.WaitDelay = 2 * time.Second
-	var stderr Tail
-	cmd.Stderr = &stderr
-	if c.Stderr != nil {
-		cmd.Stderr = io.MultiWriter(&stderr, c.Stderr)
-	}
-	stdout, err := cmd.StdoutPipe()
+	// Pipes of afmc's own, not exec's: exec's Wait would wait for every
+	// process holding them, and they can be given a deadline.
+	outR, outW, err := os.Pipe()
 	if err != nil {
-		return &Error{Cmd: name, ExitCode: -1, Err: err}
+		return fail(err)
 	}
-	if err := cmd.Start(); err != nil {
-		return &Error{Cmd: name, ExitCode: -1, Err: err}
+	defer outR.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outW.Close()
+		return fail(err)
 	}
-	readErr := read(stdout)
+	defer errR.Close()
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = start(cmd)
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		return fail(err)
+	}
+	pid := cmd.Process.Pid
+
+	var stderr Tail
+	errDone := make(chan struct{})
+	go func() {
+		defer close(errDone)
+		w := io.Writer(&stderr)
+		if c.Stderr != nil {
+			w = io.MultiWriter(&stderr, c.Stderr)
+		}
+		_, _ = io.Copy(w, graceReader{errR})
+	}()
+	exited := make(chan struct{})
+	go func() {
+		waitExit(pid) // without reaping it: its pid stays its group's
+		close(exited)
+	}()
+	callDone := make(chan struct{})
+	defer close(callDone)
+	go func() {
+		select {
+		case <-exited:
+		case <-ctx.Done():
+		case <-callDone:
+			return
+		}
+		dl := time.Now().Add(exitGrace)
+		_ = outR.SetReadDeadline(dl)
+		_ = errR.SetReadDeadline(dl)
+	}()
+
+	readErr := read(graceReader{outR})
 	if readErr != nil {
 		// Stop the program: nobody reads what it prints any more.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}
-	_, _ = io.Copy(io.Discard, stdout) // let it finish writing, so Wait sees its exit
+	_, _ = io.Copy(io.Discard, graceReader{outR}) // let it finish writing, so that it exits
+	<-exited
+	// What it left in its group. Its pid cannot have been reused: it is
+	// not reaped yet.
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	<-errDone
 	waitErr := cmd.Wait()
+	finished(pid)
+
 	e := &Error{Cmd: name, ExitCode: cmd.ProcessState.ExitCode(), Stderr: stderr.String()}
 	switch {
 	case ctx.Err() != nil:
 		e.Err = fmt.Errorf("killed: %w", context.Cause(ctx))
+	case waitErr != nil && e.ExitCode > 0:
+		// It failed on its own: what it printed is not its answer, and
+		// its exit status and stderr say more than a parse error of it.
+		e.Err = waitErr
 	case readErr != nil:
 		e.Err = readErr
 	case waitErr != nil:
@@ -134,6 +208,29 @@ func Stream(ctx context.Context, c Cmd, read func(io.Reader) error) error {
 		return nil
 	}
 	return e
+}
+
+// graceReader reads a pipe whose deadline ends the call: past it, what is
+// left is not the program's answer, and reads as the end.
+type graceReader struct{ f *os.File }
+
+func (g graceReader) Read(p []byte) (int, error) {
+	n, err := g.f.Read(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// waitExit blocks until process pid has exited, leaving it to be reaped.
+func waitExit(pid int) {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
 }
 
 // childEnv is afmc's environment less its own settings: AFMC_TOKEN and

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,21 +17,25 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/atlas-af/afmc/internal/extcmd"
+	"github.com/atlas-af/afmc/internal/jsondepth"
+	"github.com/atlas-af/afmc/internal/redact"
+	"github.com/atlas-af/afmc/internal/safefile"
 )
 
 // APIClient asks the API server directly, as the pod's service account.
 type APIClient struct {
-	base    string // https://host:port
-	token   string // never logged, never in an error
+	base    string           // https://host:port
+	token   string           // never logged, never in an error
+	redact  *redact.Redactor // scrubs the token from what the API or a proxy echoes
 	client  *http.Client
 	maxPage int64 // bound on one page's bytes
 }
 
 // NewAPIClient reads the service account's token and CA from dir. The
 // token is read afresh each run: the kubelet rotates it.
-func NewAPIClient(host, port, dir string) (*APIClient, error) {
+func NewAPIClient(ctx context.Context, host, port, dir string) (*APIClient, error) {
 	tokenFile := filepath.Join(dir, "token")
-	tok, err := kubeReadSmall(tokenFile)
+	tok, err := kubeReadSmall(ctx, tokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("service-account token: %w", err)
 	}
@@ -41,7 +44,7 @@ func NewAPIClient(host, port, dir string) (*APIClient, error) {
 		return nil, fmt.Errorf("service-account token %s is empty", tokenFile)
 	}
 	caFile := filepath.Join(dir, "ca.crt")
-	ca, err := kubeReadSmall(caFile)
+	ca, err := kubeReadSmall(ctx, caFile)
 	if err != nil {
 		return nil, fmt.Errorf("service-account CA: %w", err)
 	}
@@ -64,22 +67,39 @@ func NewAPIClient(host, port, dir string) (*APIClient, error) {
 			return http.ErrUseLastResponse // the API never redirects a list; the token follows no redirect
 		}},
 		token:   token,
+		redact:  redact.New(token),
 		maxPage: kubeMaxPageBytes,
 	}, nil
 }
 
-func kubeReadSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, kubeMaxTokenBytes+1))
-	if err == nil && len(b) > kubeMaxTokenBytes {
-		err = fmt.Errorf("%s is larger than %d bytes", path, kubeMaxTokenBytes)
-	}
-	return b, err
+// kubeReadSmall reads a service-account file as other named files are
+// read: a FIFO or a device is refused before any read (a FIFO would block
+// until the collector's deadline), and the read is bounded in size and by
+// ctx (a hung mount does not hold the run).
+func kubeReadSmall(ctx context.Context, path string) ([]byte, error) {
+	return safefile.ReadContext(ctx, path, kubeMaxTokenBytes)
 }
+
+// redactErr is err with the token scrubbed from its text; errors.As still
+// finds what it wraps.
+func (c *APIClient) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if msg := c.redact.Text(err.Error()); msg != err.Error() {
+		return &redactedError{msg: msg, err: err}
+	}
+	return err
+}
+
+// redactedError is an error whose text held the token.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // Close lets the client's idle connections go.
 func (c *APIClient) Close() { c.client.CloseIdleConnections() }
@@ -103,7 +123,7 @@ func (c *APIClient) ListPods(ctx context.Context, ns, label string) ([]Pod, erro
 		if page == kubeMaxPages {
 			return nil, fmt.Errorf("more than %d pages of %d pods: giving up", kubeMaxPages, kubePageLimit)
 		}
-		body, err := c.get(ctx, path, q, kubeMetadataOnly, c.maxPage)
+		resp, err := c.do(ctx, path, q, kubeMetadataOnly)
 		var ke *Error
 		if errors.As(err, &ke) && ke.Code == http.StatusGone && q.Has("continue") && !restarted {
 			// The continue token expired (the list took minutes): start over once.
@@ -114,9 +134,11 @@ func (c *APIClient) ListPods(ctx context.Context, ns, label string) ([]Pod, erro
 		if err != nil {
 			return nil, err
 		}
-		pods, cont, err := parsePodList(body, label)
+		// The page is decoded as it arrives, never held whole.
+		pods, cont, err := readPodList(newBoundedReader(resp.Body, c.maxPage, "GET "+path), label)
+		resp.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w", path, err)
+			return nil, fmt.Errorf("GET %s: %w", path, c.redactErr(err))
 		}
 		all = append(all, pods...)
 		if cont == "" {
@@ -130,10 +152,11 @@ func (c *APIClient) ListPods(ctx context.Context, ns, label string) ([]Pod, erro
 }
 
 func (c *APIClient) NamespaceExists(ctx context.Context, ns string) (bool, error) {
-	_, err := c.get(ctx, "/api/v1/namespaces/"+url.PathEscape(ns), nil, "application/json", kubeMaxErrorBytes)
+	resp, err := c.do(ctx, "/api/v1/namespaces/"+url.PathEscape(ns), nil, "application/json")
 	var ke *Error
 	switch {
 	case err == nil:
+		resp.Body.Close()
 		return true, nil
 	case errors.As(err, &ke) && ke.Code == http.StatusNotFound:
 		return false, nil
@@ -141,9 +164,10 @@ func (c *APIClient) NamespaceExists(ctx context.Context, ns string) (bool, error
 	return false, err
 }
 
-// get reads one answer of the API: its body on 200, a *Error for an
-// error status, or the transport's error.
-func (c *APIClient) get(ctx context.Context, path string, q url.Values, accept string, limit int64) ([]byte, error) {
+// do sends one request to the API: the answer on 200, whose body the
+// caller reads (within its bound) and closes; a *Error for an error
+// status; or the transport's error. No error holds the token.
+func (c *APIClient) do(ctx context.Context, path string, q url.Values, accept string) (*http.Response, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -157,33 +181,41 @@ func (c *APIClient) get(ctx context.Context, path string, q url.Values, accept s
 	req.Header.Set("User-Agent", "afmc")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, err // a *url.Error: the URL and the cause, never the header
+		return nil, c.redactErr(err) // a *url.Error: the URL and the cause, never the header
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, kubeMaxErrorBytes))
-		return nil, kubeStatusError(resp.StatusCode, b)
+		return nil, kubeStatusError(resp.StatusCode, b, c.redact)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading the answer: %w", path, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("GET %s: the answer is larger than %d bytes", path, limit)
-	}
-	return b, nil
+	return resp, nil
 }
 
 // kubeStatusError reads the Status object the API sends with an error.
-func kubeStatusError(code int, body []byte) *Error {
+// Its message, or the start of a page that is no Status (a proxy's), is
+// scrubbed of the token by r before anything else is done with it: a
+// proxy that echoes the request shows the Authorization header.
+func kubeStatusError(code int, body []byte, r *redact.Redactor) *Error {
 	e := &Error{Code: code, Reason: http.StatusText(code)}
-	if gjson.ValidBytes(body) && gjson.GetBytes(body, "kind").String() == "Status" {
-		if r := gjson.GetBytes(body, "reason").String(); r != "" {
-			e.Reason = r
+	if jsondepth.Check(body, 0) == nil && gjson.ValidBytes(body) && gjson.GetBytes(body, "kind").String() == "Status" {
+		if reason := gjson.GetBytes(body, "reason").String(); knownStatusReason(reason) {
+			e.Reason = reason
 		}
-		e.Message = extcmd.Printable(gjson.GetBytes(body, "message").String())
+		e.Message = extcmd.Printable(kubeExcerpt([]byte(r.Text(gjson.GetBytes(body, "message").String()))))
 	} else if len(body) > 0 {
-		e.Message = extcmd.Printable(kubeExcerpt(body))
+		e.Message = extcmd.Printable(kubeExcerpt([]byte(r.Text(string(body[:min(len(body), 4<<10)])))))
 	}
 	return e
+}
+
+// knownStatusReason is one of the reasons of Kubernetes's metav1.Status:
+// a server's word is not taken for one.
+func knownStatusReason(r string) bool {
+	switch r {
+	case "Unauthorized", "Forbidden", "NotFound", "AlreadyExists", "Conflict", "Gone", "Invalid",
+		"ServerTimeout", "StoreReadError", "Timeout", "TooManyRequests", "BadRequest", "MethodNotAllowed",
+		"NotAcceptable", "RequestEntityTooLarge", "UnsupportedMediaType", "InternalError", "Expired", "ServiceUnavailable":
+		return true
+	}
+	return false
 }

@@ -10,8 +10,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/tidwall/gjson"
 )
 
 // kubeActivePhases is the field selector that leaves out finished pods: the
@@ -75,47 +73,6 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, ": %s", e.Message)
 	}
 	return b.String()
-}
-
-// parsePodList reads a PodList, kubectl's List of pods, or the
-// PartialObjectMetadataList the API sends when asked for metadata only:
-// each pod's name, phase, deletion and the value of label, and the
-// continue token of the next page ("" on the last).
-func parsePodList(b []byte, label string) ([]Pod, string, error) {
-	if !gjson.ValidBytes(b) {
-		return nil, "", fmt.Errorf("the answer is not JSON: %q", kubeExcerpt(b))
-	}
-	switch kind := gjson.GetBytes(b, "kind").String(); kind {
-	case "PodList", "List", "PartialObjectMetadataList":
-	default:
-		return nil, "", fmt.Errorf("the answer is not a list of pods (kind %q): %q", kind, kubeExcerpt(b))
-	}
-	items := gjson.GetBytes(b, "items")
-	if items.Exists() && !items.IsArray() && items.Type != gjson.Null {
-		return nil, "", fmt.Errorf("the list's items are not an array: %q", kubeExcerpt([]byte(items.Raw)))
-	}
-	labelPath := "labels." + gjson.Escape(label)
-	var pods []Pod
-	items.ForEach(func(_, it gjson.Result) bool {
-		md := it.Get("metadata")
-		p := Pod{
-			Namespace: md.Get("namespace").String(),
-			Name:      md.Get("name").String(),
-			Phase:     it.Get("status.phase").String(),
-		}
-		if del := md.Get("deletionTimestamp"); del.Exists() && del.Type != gjson.Null {
-			p.Deleting = true
-		}
-		if v := md.Get(labelPath); v.Exists() {
-			p.HasLabel = true
-			if p.Value = v.Str; v.Type != gjson.String {
-				p.Value = v.Raw
-			}
-		}
-		pods = append(pods, p)
-		return true
-	})
-	return pods, gjson.GetBytes(b, "metadata.continue").String(), nil
 }
 
 // kubeExcerpt is the start of what a server sent, for an error message.

@@ -111,7 +111,7 @@ func TestKubeNames(t *testing.T) {
 func newTestAPIClient(t *testing.T, f *kubefake.API) *APIClient {
 	t.Helper()
 	host, port := f.HostPort()
-	c, err := NewAPIClient(host, port, kubeServiceAccountDir(t, f))
+	c, err := NewAPIClient(t.Context(), host, port, kubeServiceAccountDir(t, f))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,17 +194,17 @@ func TestServiceAccountFiles(t *testing.T) {
 	}{
 		{"token", "  \n", "service-account token " + filepath.Join(dir, "token") + " is empty"},
 		{"ca.crt", "not a certificate", "holds no PEM certificate"},
-		{"token", strings.Repeat("x", kubeMaxTokenBytes+1), "larger than"},
+		{"token", strings.Repeat("x", kubeMaxTokenBytes+1), "over the 1048576 bytes"},
 	} {
 		saved, _ := os.ReadFile(filepath.Join(dir, tt.file))
 		writeFile(t, filepath.Join(dir, tt.file), tt.content)
-		if _, err := NewAPIClient(host, port, dir); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := NewAPIClient(t.Context(), host, port, dir); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s %.20q: %v, want %q", tt.file, tt.content, err, tt.want)
 		}
 		writeFile(t, filepath.Join(dir, tt.file), string(saved))
 	}
 	os.Remove(filepath.Join(dir, "ca.crt"))
-	if _, err := NewAPIClient(host, port, dir); err == nil || !strings.Contains(err.Error(), "service-account CA: open") {
+	if _, err := NewAPIClient(t.Context(), host, port, dir); err == nil || !strings.Contains(err.Error(), "service-account CA: open") {
 		t.Errorf("no ca.crt: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -22,6 +23,17 @@ type Kubectl struct {
 func (k Kubectl) Who() string { return "the kubeconfig's user" }
 
 func (k Kubectl) run(ctx context.Context, limit int64, args ...string) ([]byte, error) {
+	var out []byte
+	err := k.stream(ctx, func(r io.Reader) error {
+		var err error
+		out, err = io.ReadAll(newBoundedReader(r, limit, "kubectl "+args[0]))
+		return err
+	}, args...)
+	return out, err
+}
+
+// stream runs kubectl with args and hands its stdout to read.
+func (k Kubectl) stream(ctx context.Context, read func(io.Reader) error, args ...string) error {
 	if k.Kubeconfig != "" {
 		args = append(args, "--kubeconfig", k.Kubeconfig)
 	}
@@ -32,21 +44,26 @@ func (k Kubectl) run(ctx context.Context, limit int64, args ...string) ([]byte, 
 			args = append(args, "--request-timeout", left.String())
 		}
 	}
-	out, err := extcmd.Output(ctx, extcmd.Cmd{Path: k.Path, Args: args, MaxStdout: limit})
-	if err != nil {
-		return nil, kubectlError(err)
+	if err := extcmd.Stream(ctx, extcmd.Cmd{Path: k.Path, Args: args}, read); err != nil {
+		return kubectlError(err)
 	}
-	return out, nil
+	return nil
 }
 
 func (k Kubectl) ListPods(ctx context.Context, ns, label string) ([]Pod, error) {
-	out, err := k.run(ctx, kubectlMaxBytes, "get", "pods", "-n", ns, "-l", label, "--field-selector", kubeActivePhases, "-o", "json")
+	// kubectl's answer is decoded as it prints it: a 100 MiB list of
+	// whole pods is never held.
+	var pods []Pod
+	err := k.stream(ctx, func(r io.Reader) error {
+		var err error
+		pods, _, err = readPodList(newBoundedReader(r, kubectlMaxBytes, "kubectl get pods"), label)
+		if err != nil {
+			return fmt.Errorf("kubectl get pods: %w", err)
+		}
+		return nil
+	}, "get", "pods", "-n", ns, "-l", label, "--field-selector", kubeActivePhases, "-o", "json")
 	if err != nil {
 		return nil, err
-	}
-	pods, _, err := parsePodList(out, label)
-	if err != nil {
-		return nil, fmt.Errorf("kubectl get pods: %w", err)
 	}
 	return pods, nil
 }

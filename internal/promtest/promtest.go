@@ -19,17 +19,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
-// Tool is the path of an optional tool, or skips the test with its name.
-// (A shared helper, internal/testtool, is on its way; until then, here.)
-func Tool(t testing.TB, name, pkg string) string {
+// Tool is the path of an optional tool: internal/testtool's rule (a skip
+// naming the tool, a failure under AFMC_TEST_REQUIRE_TOOLS=1).
+func Tool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s is not installed (Debian package %s): skipped", name, pkg)
-	}
-	return p
+	return testtool.Need(t, name)
 }
 
 // CheckMetrics runs `promtool check metrics` on text and returns what it
@@ -37,7 +35,7 @@ func Tool(t testing.TB, name, pkg string) string {
 // Prometheus's naming guide says.
 func CheckMetrics(t testing.TB, text []byte) (string, bool) {
 	t.Helper()
-	promtool := Tool(t, "promtool", "prometheus")
+	promtool := Tool(t, "promtool")
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(text)
 	out, err := cmd.CombinedOutput()
@@ -65,7 +63,7 @@ func StartNodeExporter(t testing.TB, dir string) *NodeExporter {
 // settings given as arguments (those of a site's example, say).
 func StartNodeExporterArgs(t testing.TB, args ...string) *NodeExporter {
 	t.Helper()
-	bin := Tool(t, "prometheus-node-exporter", "prometheus-node-exporter")
+	bin := Tool(t, "prometheus-node-exporter")
 	var lastErr error
 	for range 5 { // a free port may be taken before node_exporter binds it
 		addr, err := freePort()

@@ -58,21 +58,19 @@ func OpenDir(path string) (*Dir, error) {
 	if err := checkAncestors(abs, os.Geteuid()); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir %s: %w (set --state-dir or AFMC_STATE_DIR to a directory this user can write)", abs, err)
-	}
-	return openDir(abs)
+	return openDir(abs, true)
 }
 
-// openDir opens and checks an existing dir.
-func openDir(abs string) (*Dir, error) { return openDirOf(abs, os.Geteuid()) }
+// openDir opens and checks the dir, created first when create is set;
+// without, a dir that does not exist is an error wrapping unix.ENOENT.
+func openDir(abs string, create bool) (*Dir, error) { return openDirOf(abs, os.Geteuid(), create) }
 
-// openDirOf opens and checks an existing dir that uid must own, with
-// everything in it.
-func openDirOf(abs string, uid int) (*Dir, error) {
-	fd, err := unix.Open(abs, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// openDirOf opens and checks the dir that uid must own, with everything
+// in it.
+func openDirOf(abs string, uid int, create bool) (*Dir, error) {
+	fd, err := openWalk(abs, uid, create)
 	if err != nil {
-		return nil, fmt.Errorf("state dir %s: %w", abs, err)
+		return nil, err
 	}
 	d := &Dir{path: abs, f: os.NewFile(uintptr(fd), abs), uid: uid}
 	if err := d.check(); err != nil {
@@ -88,7 +86,7 @@ func openDirOf(abs string, uid int) (*Dir, error) {
 // user's: every file in it must then be that user's. Reading is safe
 // where writing is not: nothing is created, changed or followed.
 func OpenToRead(abs string) (*Dir, error) {
-	d, err := openDir(abs)
+	d, err := openDir(abs, false)
 	if !errors.Is(err, ErrServiceState) {
 		return d, err
 	}
@@ -96,7 +94,7 @@ func OpenToRead(abs string) (*Dir, error) {
 	if serr := unix.Stat(abs, &st); serr != nil {
 		return nil, err
 	}
-	return openDirOf(abs, int(st.Uid))
+	return openDirOf(abs, int(st.Uid), false)
 }
 
 // check refuses a dir that is not the effective user's alone, or that sits

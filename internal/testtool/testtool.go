@@ -17,6 +17,12 @@ const RequireEnv = "AFMC_TEST_REQUIRE_TOOLS"
 // packages are the Debian packages that hold the tools, for the message.
 var packages = map[string]string{
 	"bash":                     "bash",
+	"cp":                       "coreutils",
+	"head":                     "coreutils",
+	"mount":                    "mount",
+	"sh":                       "dash",
+	"sleep":                    "coreutils",
+	"unshare":                  "util-linux",
 	"df":                       "coreutils",
 	"dpkg-deb":                 "dpkg",
 	"getent":                   "libc-bin",
