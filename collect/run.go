@@ -139,8 +139,8 @@ func (r *run) finish(i int, state json.RawMessage, err error) {
 	}
 }
 
-func (r *run) runOne(ctx context.Context, env *Env, i int, c Collector, prev json.RawMessage, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func (r *run) runOne(parent context.Context, env *Env, i int, c Collector, prev json.RawMessage, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	type done struct {
 		state json.RawMessage
@@ -157,6 +157,10 @@ func (r *run) runOne(ctx context.Context, env *Env, i int, c Collector, prev jso
 	case d = <-ch:
 	case <-ctx.Done():
 		d.err = fmt.Errorf("%w after %s", ErrTimeout, timeout)
+		if parent.Err() != nil {
+			// The run's deadline came before the collector's own.
+			d.err = fmt.Errorf("%w after %s: the run's --timeout", ErrTimeout, time.Since(start).Round(time.Millisecond))
+		}
 	}
 	if d.err != nil {
 		d.err = fmt.Errorf("collector %s: %w", c.Name(), d.err)

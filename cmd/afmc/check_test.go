@@ -85,7 +85,7 @@ func TestCheckFailures(t *testing.T) {
 	s := newTLSSink(t)
 	_, env := postEnv(t, s)
 	delete(env, "AFMC_CLUSTER")
-	env["AFMC_TOKEN"] = "short" // a token set, and wrong
+	env["AFMC_TOKEN"] = "two\tparts-of-a-token" // a token set, and wrong
 	hung := condorScenario(t, map[string]string{"jobs.hang": ""})
 	getent, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "ssh", "bin", "getent"))
 	r := afmc(t, env, "check", "cpu", "ssh", "condor", "--condor-bin-dir", hung, "--condor-timeout", "300ms",
@@ -95,8 +95,7 @@ func TestCheckFailures(t *testing.T) {
 	}
 	rows := rowsOf(t, r.stdout)
 	wantRow(t, rows, "cluster", `FAIL not set: set "cluster" in the config file`)
-	// Since issue 17 a short token is used as issued, with a warning.
-	wantRow(t, rows, "token", "OK from AFMC_TOKEN; warning: the token is 5 characters long")
+	wantRow(t, rows, "token", "FAIL token: the token holds a space or a control character")
 	wantRow(t, rows, "group nosuchgroup", `FAIL group "nosuchgroup" unknown to the name service`)
 	wantRow(t, rows, "collector cpu", "OK")
 	wantRow(t, rows, "collector ssh", "FAIL ") // named explicitly, not on this host

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/atlas-af/afmc/internal/asuser"
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // hungGetent is a getent that never answers, as one does behind an LDAP
@@ -334,9 +334,7 @@ func TestDeepJSONFromLoginctl(t *testing.T) {
 // stdout. Each call ends when kubectl exits, not at the deadline, and no
 // such child outlives afmc.
 func TestLeftoversOfProgramsEnd(t *testing.T) {
-	if _, err := exec.LookPath("setsid"); err != nil {
-		t.Skip("needs setsid (util-linux)")
-	}
+	testtool.Need(t, "setsid")
 	_, env := hostFixture(t)
 	pids := filepath.Join(t.TempDir(), "pids")
 	kubectl := fakeProgram(t, "kubectl", `setsid sleep 1000 & echo $! >> `+pids+`
@@ -344,9 +342,8 @@ echo '{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
 	os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\n"), 0o600)
 	env["AFMC_KUBECTL"] = kubectl
-	r := runBin(t, env, "collect", "jupyter", "--json", "--kubeconfig", kc, "--collector-timeout", "1m")
-	// Both default hubs: the fake kubectl answers for every namespace.
-	if r.code != exitOK || kinds(docs(t, r.stdout)) != "jupyter-ml jupyter-coffea" {
+	r := runBin(t, env, "collect", "jupyter", "--json", "--kubeconfig", kc, "--collector-timeout", "1m", "--jupyter", "jupyter-ml=af-jupyter/owner")
+	if r.code != exitOK || kinds(docs(t, r.stdout)) != "jupyter-ml" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	b, err := os.ReadFile(pids)

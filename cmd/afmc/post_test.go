@@ -448,7 +448,8 @@ func TestSpoolBoundsDropOldestAndSayHowMany(t *testing.T) {
 	s := newSink(t)
 	_, env := postEnv(t, s)
 	s.mode.Store(sinkFail500)
-	args := []string{"collect", "cpu", "--post", "--timeout", "300ms", "--spool-max-bytes", "200"}
+	// --timeout leaves a loaded machine time to collect before it gives up sending.
+	args := []string{"collect", "cpu", "--post", "--timeout", "2s", "--request-timeout", "200ms", "--spool-max-bytes", "200"}
 	var last result
 	for i := 0; i < 4; i++ {
 		last = runBin(t, env, args...)

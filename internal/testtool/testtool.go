@@ -20,6 +20,7 @@ var packages = map[string]string{
 	"cp":                       "coreutils",
 	"head":                     "coreutils",
 	"mount":                    "mount",
+	"setsid":                   "util-linux",
 	"sh":                       "dash",
 	"sleep":                    "coreutils",
 	"unshare":                  "util-linux",
