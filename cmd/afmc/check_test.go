@@ -70,9 +70,7 @@ func TestCheckAllGood(t *testing.T) {
 	wantRow(t, rows, "endpoint name", "OK 127.0.0.1 is an address")
 	wantRow(t, rows, "endpoint tcp", "OK connected to ")
 	wantRow(t, rows, "endpoint tls", "OK TLS 1.3, certificate for 127.0.0.1 valid until")
-	s.mu.Lock()
-	requests := s.requests
-	s.mu.Unlock()
+	requests := s.requests()
 	if requests != 0 {
 		t.Errorf("check sent %d requests to the endpoint", requests)
 	}

@@ -96,7 +96,7 @@ func TestDryRunPostsNothing(t *testing.T) {
 		t.Fatalf("setup: a spooled document: exit %d %s", r.code, r.stderr)
 	}
 	s.mode.Store(sinkOK)
-	requests := func() int { s.mu.Lock(); defer s.mu.Unlock(); return s.requests }
+	requests := s.requests
 	sent := requests()
 	state := env["AFMC_STATE_DIR"]
 	before := snapshotDir(t, state)

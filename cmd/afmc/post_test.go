@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlas-af/afmc/internal/logstashfake"
 	"github.com/atlas-af/afmc/internal/testrand"
 	"github.com/atlas-af/afmc/spool"
 )
@@ -34,23 +34,18 @@ const (
 	sinkFlaky // 500 for about a third of the requests
 )
 
-// sink is a Logstash http input stand-in on loopback that records what it
-// accepted (answered 2xx).
+// sink is the fake Logstash endpoint (internal/logstashfake) with the
+// behaviours the binary's tests switch between, and answer: when set, it
+// answers a request itself (a web page, a redirect) when it returns true;
+// what it answers is not accepted.
 type sink struct {
+	*logstashfake.Sink
 	srv      *httptest.Server
 	mode     atomic.Int32
 	hungOnce sync.Once
 	hung     chan struct{}  // closed when the first request hangs
-	release  chan struct{}  // closed to free hung handlers
 	rnd      *testrand.Rand // which requests sinkFlaky fails
-	mu       sync.Mutex
-	idle     *sync.Cond // signalled when a connection ends
-	conns    int        // open connections
-	docs     []string   // accepted documents, raw, in arrival order
-	requests int
-	// answer, when set, answers a request itself (a web page, a
-	// redirect) when it returns true; what it answers is not accepted.
-	answer atomic.Pointer[func(http.ResponseWriter, *http.Request) bool]
+	answer   atomic.Pointer[func(http.ResponseWriter, *http.Request) bool]
 }
 
 func newSink(t *testing.T) *sink { return startSink(t, false) }
@@ -59,110 +54,58 @@ func newSink(t *testing.T) *sink { return startSink(t, false) }
 func newTLSSink(t *testing.T) *sink { return startSink(t, true) }
 
 func startSink(t *testing.T, tls bool) *sink {
-	s := &sink{hung: make(chan struct{}), release: make(chan struct{}), rnd: testrand.New(t)}
-	s.idle = sync.NewCond(&s.mu)
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.handle))
-	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		switch st {
-		case http.StateNew:
-			s.conns++
-		case http.StateClosed, http.StateHijacked:
-			s.conns--
-			s.idle.Broadcast()
-		}
-	}
+	s := &sink{hung: make(chan struct{}), rnd: testrand.New(t)}
+	start := logstashfake.New
 	if tls {
-		s.srv.StartTLS()
-	} else {
-		s.srv.Start()
+		start = logstashfake.NewTLS
 	}
-	t.Cleanup(s.close)
+	s.Sink = start(t, s.fault)
+	s.srv = s.Server()
 	return s
 }
 
-// waitClosed waits until every connection to the sink has ended, so no
-// request of a killed client is still on its way in.
-func (s *sink) waitClosed() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for s.conns > 0 {
-		s.idle.Wait()
-	}
-}
-
-func (s *sink) close() {
-	close(s.release)
-	s.srv.Close()
-}
-
-func (s *sink) handle(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return
-	}
-	s.mu.Lock()
-	s.requests++
-	s.mu.Unlock()
+// fault answers a request as the mode says, or lets the sink accept it.
+func (s *sink) fault(_ int64, w http.ResponseWriter, r *http.Request, _ []json.RawMessage) bool {
 	if f := s.answer.Load(); f != nil && (*f)(w, r) {
-		return
+		return true
 	}
 	switch s.mode.Load() {
 	case sinkFail500:
 		http.Error(w, "pipeline busy", http.StatusInternalServerError)
-		return
 	case sinkTooMany:
 		w.Header().Set("Retry-After", "3600")
 		http.Error(w, "slow down", http.StatusTooManyRequests)
-		return
 	case sinkHang:
 		s.hungOnce.Do(func() { close(s.hung) })
 		select {
-		case <-s.release:
+		case <-s.Released():
 		case <-r.Context().Done():
 		}
-		return
 	case sinkReset:
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
 			conn.(*net.TCPConn).SetLinger(0)
 			conn.Close()
 		}
-		return
 	case sinkFlaky:
-		if s.rnd.IntN(3) == 0 {
-			http.Error(w, "flaky", http.StatusBadGateway)
-			return
+		if s.rnd.IntN(3) != 0 {
+			return false
 		}
+		http.Error(w, "flaky", http.StatusBadGateway)
+	default:
+		return false
 	}
-	if r.Header.Get("Content-Type") != "application/json" {
-		http.Error(w, "content type", http.StatusBadRequest)
-		return
-	}
-	var docs []json.RawMessage
-	if bytes.HasPrefix(body, []byte("[")) {
-		if err := json.Unmarshal(body, &docs); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-	} else {
-		docs = []json.RawMessage{body}
-	}
-	s.mu.Lock()
-	for _, d := range docs {
-		s.docs = append(s.docs, string(d))
-	}
-	s.mu.Unlock()
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, "ok")
+	return true
 }
 
-func (s *sink) received() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.docs...)
-}
+// waitClosed waits until every connection to the sink has ended.
+func (s *sink) waitClosed() { s.WaitClosed() }
+
+// received is the accepted documents, raw, in arrival order.
+func (s *sink) received() []string { return s.Docs() }
+
+// requests is how many requests arrived, answered or not.
+func (s *sink) requests() int { return int(s.Requests()) }
 
 // countDocs counts the accepted documents by their body without what the
 // sender adds, to compare with printed ones.
@@ -242,8 +185,8 @@ func TestPostDeliversEveryDocumentOnce(t *testing.T) {
 					t.Errorf("%s arrived %d times", p, seen[p])
 				}
 			}
-			if batch == "3" && s.requests != 3 {
-				t.Errorf("%d requests for 9 documents in batches of 3", s.requests)
+			if batch == "3" && s.requests() != 3 {
+				t.Errorf("%d requests for 9 documents in batches of 3", s.requests())
 			}
 			if _, err := os.Stat(filepath.Join(dir, "state", spool.SpoolName)); !os.IsNotExist(err) {
 				t.Errorf("spool left after full delivery: %v", err)

@@ -31,6 +31,10 @@ type Sink struct {
 	conns     atomic.Int64
 	released  chan struct{}
 
+	connMu sync.Mutex
+	idle   *sync.Cond // signalled when a connection ends
+	open   int        // connections open now
+
 	mu      sync.Mutex
 	got     map[string]int // document → times received
 	docs    []string       // accepted documents in arrival order
@@ -49,10 +53,18 @@ func NewTLS(t testing.TB, intercept Intercept) *Sink { return start(t, intercept
 func start(t testing.TB, intercept Intercept, tls bool) *Sink {
 	t.Helper()
 	s := &Sink{intercept: intercept, got: make(map[string]int), released: make(chan struct{})}
+	s.idle = sync.NewCond(&s.connMu)
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+		s.connMu.Lock()
+		defer s.connMu.Unlock()
+		switch st {
+		case http.StateNew:
 			s.conns.Add(1)
+			s.open++
+		case http.StateClosed, http.StateHijacked:
+			s.open--
+			s.idle.Broadcast()
 		}
 	}
 	if tls {
@@ -125,6 +137,16 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	var b bytes.Buffer
 	_, err := b.ReadFrom(r.Body)
 	return bytes.TrimSpace(b.Bytes()), err
+}
+
+// WaitClosed waits until every connection to the sink has ended, so no
+// request of a killed client is still on its way in.
+func (s *Sink) WaitClosed() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for s.open > 0 {
+		s.idle.Wait()
+	}
 }
 
 // Requests is how many requests arrived, intercepted ones included.
