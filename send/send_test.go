@@ -150,8 +150,6 @@ func newSink(t *testing.T, intercept logstashfake.Intercept) *sink {
 	return logstashfake.New(t, intercept)
 }
 
-func readAll(r *http.Request) ([]byte, error) { return logstashfake.ReadBody(r) }
-
 // checkOnce asserts the sink received exactly the documents of items for
 // which delivered(i) holds, each exactly once.
 func checkOnce(t *testing.T, s *sink, token string, n int, delivered func(i int) bool) {

@@ -10,8 +10,6 @@ import (
 
 func writeFile(t *testing.T, path, content string) { t.Helper(); fixture.WriteFile(t, path, content) }
 
-func readFixture(t testing.TB, rel string) []byte { t.Helper(); return fixture.Read(t, 2, rel) }
-
 // newFakeAPI is a fake API server holding the pods of
 // testdata/jupyter/NS.json for each namespace.
 func newFakeAPI(t *testing.T, token string, namespaces ...string) *kubefake.API {
@@ -30,7 +28,3 @@ func kubeFixtureToken(t *testing.T) string {
 	t.Helper()
 	return kubefake.FixtureToken(t, serviceAccountFixture)
 }
-
-func realKubectl(t *testing.T) string { t.Helper(); return kubefake.RealKubectl(t) }
-
-func kubePEM(der []byte) []byte { return kubefake.PEM(der) }

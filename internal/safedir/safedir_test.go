@@ -14,15 +14,6 @@ import (
 // nobody is the uid the tests give planted files when they run as root.
 const nobody = 65534
 
-// owners are the uids a planted link or file is given: the test's own and,
-// when the test runs as root (as in CI), another user's.
-func owners() []int {
-	if os.Geteuid() == 0 {
-		return []int{os.Geteuid(), nobody}
-	}
-	return []int{os.Geteuid()}
-}
-
 // victim is a file outside the state dir that a planted link points to.
 // check fails the test if anything changed it.
 type victim struct {
