@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -278,13 +279,14 @@ func (t *Tail) String() string {
 	return strings.Join(kept, " | ")
 }
 
-// Printable escapes control characters and invalid UTF-8, so that what a
-// program or a server printed cannot move a terminal's cursor or forge a
-// log line.
+// Printable escapes control characters, invalid UTF-8 and every other
+// rune that does not show as itself (bidirectional overrides, zero-width
+// joiners, odd spaces), so that what a program or a server printed cannot
+// move a terminal's cursor, forge a log line or read backwards.
 func Printable(s string) string {
 	clean := true
 	for _, r := range s {
-		if r == unicode.ReplacementChar || unicode.IsControl(r) {
+		if r == unicode.ReplacementChar || !strconv.IsPrint(r) {
 			clean = false
 			break
 		}

@@ -124,13 +124,16 @@ func TestOutputBounded(t *testing.T) {
 
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
-		"plain név":      "plain név",
-		"a\nb":           `a\nb`,
-		"\x1b[2J":        `\x1b[2J`,
-		"bad\xffutf8":    `bad\xffutf8`,
-		"tab\there":      `tab\there`,
-		"del\x7f":        `del\x7f`,
-		"(10.1.2.3 via)": "(10.1.2.3 via)",
+		"plain név":         "plain név",
+		"a\nb":              `a\nb`,
+		"\x1b[2J":           `\x1b[2J`,
+		"bad\xffutf8":       `bad\xffutf8`,
+		"tab\there":         `tab\there`,
+		"del\x7f":           `del\x7f`,
+		"(10.1.2.3 via)":    "(10.1.2.3 via)",
+		"user\u202egpj.exe": `user\u202egpj.exe`, // right-to-left override
+		"a\u200bb":          `a\u200bb`,          // zero-width space
+		"nb\u00a0sp":        `nb\u00a0sp`,
 	} {
 		if got := Printable(in); got != want {
 			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
