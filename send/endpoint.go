@@ -6,10 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"strings"
-	"time"
 
 	"github.com/atlas-af/afmc/internal/safefile"
 )
@@ -54,62 +51,4 @@ func TLSConfig(caFile string) (*tls.Config, error) {
 		}
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}, nil
-}
-
-// ProbeStep is one step of reaching the endpoint.
-type ProbeStep struct {
-	Name   string // "name", "tcp", "tls"
-	Err    error
-	Detail string
-}
-
-// Probe reaches the endpoint as the sender would, a step at a time, and
-// sends nothing: Logstash makes an event of any request, even a HEAD. It
-// stops at the first step that fails.
-func Probe(ctx context.Context, u *url.URL, conf *tls.Config, timeout time.Duration) []ProbeStep {
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = "443"
-		if u.Scheme == "http" {
-			port = "80"
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var steps []ProbeStep
-	if net.ParseIP(host) != nil {
-		steps = append(steps, ProbeStep{Name: "name", Detail: host + " is an address: nothing to resolve"})
-	} else {
-		addrs, err := net.DefaultResolver.LookupHost(ctx, host)
-		if err != nil {
-			return append(steps, ProbeStep{Name: "name", Err: fmt.Errorf("%s does not resolve: %w", host, err)})
-		}
-		steps = append(steps, ProbeStep{Name: "name", Detail: host + " is " + strings.Join(addrs, ", ")})
-	}
-	start := time.Now()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
-	if err != nil {
-		return append(steps, ProbeStep{Name: "tcp", Err: fmt.Errorf("cannot connect to %s port %s (a firewall, or no server there?): %w", host, port, err)})
-	}
-	defer conn.Close()
-	steps = append(steps, ProbeStep{Name: "tcp", Detail: fmt.Sprintf("connected to %s in %s", conn.RemoteAddr(), time.Since(start).Round(time.Millisecond))})
-	if u.Scheme != "https" {
-		// No TLS to try. Whether plain http is allowed is the caller's
-		// rule (afmc's --insecure-http), not the probe's.
-		return steps
-	}
-	c := conf.Clone()
-	c.ServerName = host
-	tc := tls.Client(conn, c)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return append(steps, ProbeStep{Name: "tls", Err: fmt.Errorf("TLS with %s: %w (a site CA? give it with --ca-file)", host, err)})
-	}
-	st := tc.ConnectionState()
-	detail := tls.VersionName(st.Version)
-	if len(st.PeerCertificates) > 0 {
-		leaf := st.PeerCertificates[0]
-		detail += fmt.Sprintf(", certificate for %s valid until %s", host, leaf.NotAfter.UTC().Format(time.DateOnly))
-	}
-	return append(steps, ProbeStep{Name: "tls", Detail: detail})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -206,7 +207,7 @@ func (cmd *checkCmd) run(ctx context.Context, c *Settings, stdout, stderr io.Wri
 		if conf, err := send.TLSConfig(c.CAFile); err != nil {
 			add("endpoint", err, "")
 		} else {
-			for _, st := range send.Probe(ctx, u, conf, c.RequestTimeout) {
+			for _, st := range send.Probe(ctx, u, conf, c.RequestTimeout, http.ProxyFromEnvironment) {
 				add("endpoint "+st.Name, st.Err, st.Detail)
 			}
 		}
