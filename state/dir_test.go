@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/atlas-af/afmc/internal/fixture"
 )
 
 // nobody is the uid the tests give planted files when they run as root.
@@ -26,60 +28,16 @@ func owners() []int {
 	return []int{os.Geteuid()}
 }
 
-// victim is a file outside the state dir that a planted link points to.
-// check fails the test if anything changed it.
-type victim struct {
-	path, content string
-	mtime         time.Time
-}
-
-func newVictim(t *testing.T) victim {
-	t.Helper()
-	v := victim{path: filepath.Join(t.TempDir(), "victim"), content: "precious\n", mtime: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)}
-	if err := os.WriteFile(v.path, []byte(v.content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(v.path, v.mtime, v.mtime); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func (v victim) check(t *testing.T) {
-	t.Helper()
-	b, err := os.ReadFile(v.path)
-	if err != nil || string(b) != v.content {
-		t.Errorf("victim %s changed: %q, %v", v.path, b, err)
-	}
-	fi, err := os.Stat(v.path)
-	if err != nil || !fi.ModTime().Equal(v.mtime) || fi.Mode().Perm() != 0o644 {
-		t.Errorf("victim %s touched: %v", v.path, fi)
-	}
-}
+func newVictim(t *testing.T) fixture.Victim { return fixture.NewVictim(t) }
 
 func plantLink(t *testing.T, target, link string, uid int) {
 	t.Helper()
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Lchown(link, uid, uid); err != nil {
-		t.Fatal(err)
-	}
+	fixture.PlantLink(t, target, link, uid)
 }
 
 func mustContain(t *testing.T, err error, is error, parts ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no error, want one containing %q", parts)
-	}
-	if is != nil && !errors.Is(err, is) {
-		t.Errorf("error %v is not %v", err, is)
-	}
-	for _, p := range parts {
-		if !strings.Contains(err.Error(), p) {
-			t.Errorf("error %q does not contain %q", err, p)
-		}
-	}
+	fixture.MustContain(t, err, is, parts...)
 }
 
 // A link planted in the state dir under the name of the state file or the
@@ -90,10 +48,10 @@ func TestOpenRefusesPlantedLinks(t *testing.T) {
 			t.Run(name+"/uid "+strconv.Itoa(uid), func(t *testing.T) {
 				dir := t.TempDir()
 				v := newVictim(t)
-				plantLink(t, v.path, filepath.Join(dir, name), uid)
+				plantLink(t, v.Path, filepath.Join(dir, name), uid)
 				_, err := Open(context.Background(), dir, time.Second, quiet())
-				mustContain(t, err, ErrUnsafe, filepath.Join(dir, name), "symbolic link", v.path)
-				v.check(t)
+				mustContain(t, err, ErrUnsafe, filepath.Join(dir, name), "symbolic link", v.Path)
+				v.Check(t)
 			})
 		}
 		// A dangling link: nothing is created where it points.
@@ -121,15 +79,15 @@ func TestLinksRenamedOrRemovedNeverFollowed(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, FileName), []byte("{garbage"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			plantLink(t, corrupt.path, filepath.Join(dir, FileName+".corrupt"), uid)
-			plantLink(t, stale.path, filepath.Join(dir, ".state-evil.tmp"), uid)
+			plantLink(t, corrupt.Path, filepath.Join(dir, FileName+".corrupt"), uid)
+			plantLink(t, stale.Path, filepath.Join(dir, ".state-evil.tmp"), uid)
 			s := open(t, dir, quiet())
 			if err := s.Save(time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			s.Close()
-			corrupt.check(t)
-			stale.check(t)
+			corrupt.Check(t)
+			stale.Check(t)
 			kept, err := os.ReadFile(filepath.Join(dir, FileName+".corrupt"))
 			if err != nil || string(kept) != "{garbage" {
 				t.Errorf("corrupt file not kept aside in place of the link: %q, %v", kept, err)

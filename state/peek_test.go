@@ -130,10 +130,10 @@ func TestPeekRefusesUnsafe(t *testing.T) {
 	dir, _ := savedState(t)
 	v := newVictim(t)
 	os.Remove(filepath.Join(dir, FileName))
-	plantLink(t, v.path, filepath.Join(dir, FileName), os.Geteuid())
+	plantLink(t, v.Path, filepath.Join(dir, FileName), os.Geteuid())
 	_, _, err := Peek(context.Background(), dir, time.Second, quiet())
 	mustContain(t, err, ErrUnsafe, filepath.Join(dir, FileName), "symbolic link")
-	v.check(t)
+	v.Check(t)
 
 	open := t.TempDir()
 	os.Chmod(open, 0o777)

@@ -8,66 +8,23 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/atlas-af/afmc/internal/fixture"
 )
 
 // nobody is the uid the tests give planted files when they run as root.
 const nobody = 65534
 
-// victim is a file outside the state dir that a planted link points to.
-// check fails the test if anything changed it.
-type victim struct {
-	path, content string
-	mtime         time.Time
-}
-
-func newVictim(t *testing.T) victim {
-	t.Helper()
-	v := victim{path: filepath.Join(t.TempDir(), "victim"), content: "precious\n", mtime: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)}
-	if err := os.WriteFile(v.path, []byte(v.content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(v.path, v.mtime, v.mtime); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func (v victim) check(t *testing.T) {
-	t.Helper()
-	b, err := os.ReadFile(v.path)
-	if err != nil || string(b) != v.content {
-		t.Errorf("victim %s changed: %q, %v", v.path, b, err)
-	}
-	fi, err := os.Stat(v.path)
-	if err != nil || !fi.ModTime().Equal(v.mtime) || fi.Mode().Perm() != 0o644 {
-		t.Errorf("victim %s touched: %v", v.path, fi)
-	}
-}
+func newVictim(t *testing.T) fixture.Victim { return fixture.NewVictim(t) }
 
 func plantLink(t *testing.T, target, link string, uid int) {
 	t.Helper()
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Lchown(link, uid, uid); err != nil {
-		t.Fatal(err)
-	}
+	fixture.PlantLink(t, target, link, uid)
 }
 
 func mustContain(t *testing.T, err error, is error, parts ...string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("no error, want one containing %q", parts)
-	}
-	if is != nil && !errors.Is(err, is) {
-		t.Errorf("error %v is not %v", err, is)
-	}
-	for _, p := range parts {
-		if !strings.Contains(err.Error(), p) {
-			t.Errorf("error %q does not contain %q", err, p)
-		}
-	}
+	fixture.MustContain(t, err, is, parts...)
 }
 
 func TestDirMethods(t *testing.T) {
@@ -78,7 +35,7 @@ func TestDirMethods(t *testing.T) {
 	}
 	defer d.Close()
 	v := newVictim(t)
-	plantLink(t, v.path, filepath.Join(path, "spool.ndjson"), os.Geteuid())
+	plantLink(t, v.Path, filepath.Join(path, "spool.ndjson"), os.Geteuid())
 
 	// Every way of opening refuses the link.
 	for _, flag := range []int{os.O_RDONLY, os.O_WRONLY | os.O_APPEND | os.O_CREATE, os.O_RDWR | os.O_TRUNC} {
@@ -91,7 +48,7 @@ func TestDirMethods(t *testing.T) {
 	if err := d.WriteFileAtomic("spool.ndjson", []byte("new\n"), ".spool-*.tmp"); err != nil {
 		t.Fatal(err)
 	}
-	v.check(t)
+	v.Check(t)
 	if b, err := d.ReadFile("spool.ndjson", 1<<20); err != nil || string(b) != "new\n" {
 		t.Errorf("after atomic write: %q, %v", b, err)
 	}
@@ -127,13 +84,13 @@ func TestDirMethods(t *testing.T) {
 	}
 	// A hard link to a file elsewhere is refused, and not truncated.
 	hard := newVictim(t)
-	os.Chmod(hard.path, 0o600)
-	if err := os.Link(hard.path, filepath.Join(path, "spool.acks")); err != nil {
+	os.Chmod(hard.Path, 0o600)
+	if err := os.Link(hard.Path, filepath.Join(path, "spool.acks")); err != nil {
 		t.Fatal(err)
 	}
 	_, err = d.OpenFile("spool.acks", os.O_RDWR|os.O_TRUNC, 0)
 	mustContain(t, err, ErrUnsafe, filepath.Join(path, "spool.acks"), "2 hard links")
-	if b, _ := os.ReadFile(hard.path); string(b) != "precious\n" {
+	if b, _ := os.ReadFile(hard.Path); string(b) != "precious\n" {
 		t.Errorf("hard-linked file truncated: %q", b)
 	}
 	os.Remove(filepath.Join(path, "spool.acks"))
