@@ -41,7 +41,11 @@ type Collector interface {
 	// Documents marked Delta (computed against prev) count only together
 	// with the state section returned: they are passed on only when Collect
 	// returns a non-nil section, so a collector that fails or times out
-	// before moving its state never has its events counted twice.
+	// before moving its state never has its events counted twice. A Delta
+	// that belongs to an Answer (document.Answer) is passed on as it is
+	// made instead, so that a large answer is never held: the collector
+	// voids the answer or returns a state that accounts for it, and if it
+	// returns no state its answers are voided for it.
 	Collect(ctx context.Context, env *Env, prev json.RawMessage, emit Emit) (json.RawMessage, error)
 }
 
@@ -63,6 +67,17 @@ func Gather(ctx context.Context, c Collector, env *Env, prev json.RawMessage) (R
 		res.Docs = append(res.Docs, d)
 		return nil
 	})
+	// What Run would pass on: not the documents of a voided answer.
+	kept := res.Docs[:0]
+	for _, d := range res.Docs {
+		if res.State == nil && d.Delta {
+			d.Answer.Void()
+		}
+		if !d.Answer.Voided() {
+			kept = append(kept, d)
+		}
+	}
+	res.Docs = kept
 	return res, err
 }
 
@@ -215,9 +230,10 @@ type run struct {
 }
 
 type slot struct {
-	queue    []document.Document // waiting for the collectors before it
-	deltas   []document.Document // waiting for the collector's own state
-	finished bool                // returned or abandoned: emit refuses
+	queue    []document.Document       // waiting for the collectors before it
+	deltas   []document.Document       // waiting for the collector's own state
+	answers  map[*document.Answer]bool // of the deltas passed on as they came
+	finished bool                      // returned or abandoned: emit refuses
 	sinkErr  error
 }
 
@@ -231,14 +247,34 @@ func (r *run) emit(i int, d document.Document) error {
 	switch {
 	case s.finished:
 		return errAbandoned
-	case d.Delta:
+	case d.Delta && d.Answer == nil:
 		s.deltas = append(s.deltas, d)
 		return nil
-	case i != r.head:
+	case d.Delta:
+		if s.answers == nil {
+			s.answers = map[*document.Answer]bool{}
+		}
+		s.answers[d.Answer] = true
+	}
+	if i != r.head {
 		s.queue = append(s.queue, d)
 		return nil
 	}
 	return r.pass(i, d)
+}
+
+// voidAnswers voids the answers of the deltas collector i passed on as
+// they came, when it returned no state to account for them; r.mu is held.
+func (r *run) voidAnswers(i int) {
+	s := &r.slots[i]
+	for a := range s.answers {
+		a.Void()
+	}
+	if len(s.answers) > 0 {
+		r.env.Log.Warn("collector kept its previous state: the interval documents it passed on are not sent",
+			"collector", r.out[i].Name)
+	}
+	s.answers = nil
 }
 
 // pass hands d to the sink; r.mu is held.
@@ -259,6 +295,9 @@ func (r *run) finish(i int, state json.RawMessage, err error) {
 	s := &r.slots[i]
 	s.finished = true
 	r.out[i].State, r.out[i].Err = state, errors.Join(r.out[i].Err, err)
+	if state == nil {
+		r.voidAnswers(i)
+	}
 	if state != nil {
 		s.queue = append(s.queue, s.deltas...)
 	} else if len(s.deltas) > 0 {

@@ -94,6 +94,12 @@ type Document struct {
 	// computed against has been saved. Snapshots (CPU, MEM, DISK sizes) are
 	// valid whatever becomes of the state.
 	Delta bool
+	// Answer, when set, is the answer of an outside program the document
+	// comes from: it is sent only if that answer holds (see Answer). A
+	// Delta with an Answer is passed on as it is made, not held until its
+	// collector returns: the collector voids the answer, or returns a
+	// state that accounts for it.
+	Answer *Answer
 }
 
 // New starts a document with the fields every document carries.

@@ -40,6 +40,7 @@ type pipeline struct {
 	inbox    *output.Inbox
 	inboxErr error
 	held     []output.Item // no spool, no inbox: sent without a copy
+	answers  answers       // where the documents of answers went
 	usersErr error         // the users step dropped documents: the state must not be saved
 	buf      []byte        // the document being passed, encoded
 
@@ -80,6 +81,9 @@ func (p *pipeline) flush() {
 }
 
 func (p *pipeline) pass(d document.Document) {
+	if d.Answer.Voided() { // its answer failed before it got here
+		return
+	}
 	b, err := d.AppendJSON(p.buf[:0])
 	p.buf = b
 	if err != nil {
@@ -103,11 +107,13 @@ func (p *pipeline) pass(d document.Document) {
 	it := output.Item{Doc: b, CollectedAt: d.Time, Delta: d.Delta}
 	switch {
 	case p.spool != nil:
-		if _, err := p.spool.Add(it, p.gen); err != nil {
+		id, err := p.spool.Add(it, p.gen)
+		if err != nil {
 			p.spoolFailed(err)
-			p.hold(it)
+			p.hold(it, d.Answer)
 			return
 		}
+		p.answers.spooled(id, d.Answer)
 		p.spooled++
 	case p.inbox != nil && it.Delta:
 		// A run locked out has no state: its deltas were computed against
@@ -115,6 +121,7 @@ func (p *pipeline) pass(d document.Document) {
 		// holding the lock reports.
 		return
 	case p.inbox != nil:
+		p.answers.track(&p.answers.inbox, p.inbox.Len(), d.Answer)
 		if err := p.inbox.Add(it); err != nil {
 			p.inboxErr = err
 			p.log.Error("cannot leave documents in the spool inbox; sending the rest without a copy", "error", err)
@@ -122,17 +129,18 @@ func (p *pipeline) pass(d document.Document) {
 			p.inbox = nil
 			p.rep.Lost += p.rep.Spooled
 			p.rep.Spooled = 0
-			p.hold(it)
+			p.hold(it, d.Answer)
 			return
 		}
 		p.rep.Spooled++
 	default:
-		p.hold(it)
+		p.hold(it, d.Answer)
 	}
 }
 
 // hold keeps a document to send without a copy.
-func (p *pipeline) hold(it output.Item) {
+func (p *pipeline) hold(it output.Item, a *document.Answer) {
+	p.answers.track(&p.answers.held, len(p.held), a)
 	it.Doc = bytes.Clone(it.Doc) // p.buf is reused for the next one
 	p.held = append(p.held, it)
 }

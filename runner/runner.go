@@ -171,6 +171,19 @@ func Run(ctx context.Context, cfg Config) (rep Report) {
 	if cfg.DryRun {
 		return rep
 	}
+	// Every collector is done: the documents of an answer that failed
+	// (a condor_q that exited with an error) go no further.
+	if n := p.answers.settleSpool(p.spool); n > 0 {
+		log.Debug("documents of failed answers settled in the spool unsent", "documents", n)
+	}
+	if n, err := p.answers.dropFromInbox(p.inbox); err != nil {
+		log.Error("cannot drop the documents of failed answers from the spool inbox; leaving the inbox out", "error", err)
+		p.inbox.Abort()
+		p.inbox, rep.Spooled = nil, 0
+	} else {
+		rep.Spooled -= n
+	}
+	p.held = p.answers.keepHeld(p.held)
 	if p.spool != nil && p.post {
 		// Write-ahead: the documents are on disk before the state that
 		// produced them is saved and before their first send.
