@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
+	"strings"
+	"unsafe"
 
+	"github.com/atlas-af/afmc/internal/extcmd"
 	"github.com/tidwall/gjson"
 )
 
@@ -16,10 +20,18 @@ import (
 // under -global. adScanner cuts such a stream into ads without holding
 // more than one ad, so a pool of any size is read in constant memory. It
 // also reads line-delimited ads (-jsonl) and several arrays in a row.
+//
+// The scanner only finds where an ad ends; whether it is JSON is judged
+// by gjson's validator (parseAd), which recurses: the scanner bounds the
+// nesting first, so no output can make it recurse deeply.
 
 // maxAdBytes bounds one ad: a full job ad is about 8 KB, ours are
 // projected with -attributes. A larger one is not condor's output.
 const maxAdBytes = 1 << 20
+
+// maxAdDepth bounds the nesting inside one ad: condor's ads are flat, but
+// for the odd list or nested ad (a summary's Analyze).
+const maxAdDepth = 32
 
 // errTruncated is output that ends inside an ad or an array: a failed
 // query (condor_history leaves a lone "[" when a remote query fails).
@@ -31,6 +43,9 @@ type adScanner struct {
 	start int
 	end   int
 	eof   bool
+	off   int64 // offset of buf[0] in the stream
+	n     int   // ads returned so far
+	at    int64 // offset where the current ad starts
 
 	ad     []byte // the ad being assembled, reused
 	depth  int    // nesting inside the current ad; 0: between ads
@@ -54,6 +69,7 @@ func (s *adScanner) next() ([]byte, error) {
 			if s.eof {
 				return nil, s.finish()
 			}
+			s.off += int64(s.end)
 			n, err := s.r.Read(s.buf)
 			s.start, s.end = 0, n
 			if err == io.EOF {
@@ -66,19 +82,26 @@ func (s *adScanner) next() ([]byte, error) {
 		chunk := s.buf[s.start:s.end]
 		if s.depth == 0 {
 			i, err := s.between(chunk)
+			if s.depth > 0 {
+				s.at = s.off + int64(s.start+i-1)
+			}
 			s.start += i
 			if err != nil {
 				return nil, err
 			}
 			continue
 		}
-		i, done := s.inside(chunk)
+		i, done, deep := s.inside(chunk)
+		if deep {
+			return nil, fmt.Errorf("ad %d (at byte %d) nests deeper than %d levels: not condor's output", s.n+1, s.at, maxAdDepth)
+		}
 		if len(s.ad)+i > maxAdBytes {
-			return nil, fmt.Errorf("an ad longer than %d bytes: not condor's output", maxAdBytes)
+			return nil, fmt.Errorf("ad %d (at byte %d) is longer than %d bytes: not condor's output", s.n+1, s.at, maxAdBytes)
 		}
 		s.ad = append(s.ad, chunk[:i]...)
 		s.start += i
 		if done {
+			s.n++
 			return s.ad, nil
 		}
 	}
@@ -136,8 +159,8 @@ func (s *adScanner) textLine() error {
 }
 
 // inside scans chunk within an ad; it returns how many bytes belong to the
-// ad and whether the ad closed.
-func (s *adScanner) inside(chunk []byte) (int, bool) {
+// ad, whether the ad closed, and whether it nests too deep.
+func (s *adScanner) inside(chunk []byte) (n int, done, deep bool) {
 	for i := 0; i < len(chunk); i++ {
 		c := chunk[i]
 		if s.inStr {
@@ -147,7 +170,7 @@ func (s *adScanner) inside(chunk []byte) (int, bool) {
 			}
 			j := plainEnd(chunk[i:])
 			if j < 0 {
-				return len(chunk), false
+				return len(chunk), false, false
 			}
 			i += j
 			if chunk[i] == '\\' {
@@ -161,15 +184,17 @@ func (s *adScanner) inside(chunk []byte) (int, bool) {
 		case '"':
 			s.inStr = true
 		case '{', '[':
-			s.depth++
+			if s.depth++; s.depth > maxAdDepth {
+				return i, false, true
+			}
 		case '}', ']':
 			s.depth--
 			if s.depth == 0 {
-				return i + 1, true
+				return i + 1, true, false
 			}
 		}
 	}
-	return len(chunk), false
+	return len(chunk), false, false
 }
 
 // plainEnd is the index of the first quote or backslash in b, or -1: it
@@ -201,16 +226,28 @@ func (s *adScanner) finish() error {
 	return io.EOF
 }
 
+// badAd names an ad afmc refused: its place in the output, its start, and
+// why.
+func (s *adScanner) badAd(ad []byte, why error) error {
+	ex := ad
+	if len(ex) > 80 {
+		ex = ex[:80]
+	}
+	return fmt.Errorf("ad %d (at byte %d) %w: %s", s.n, s.at, why, extcmd.Printable(strings.Join(strings.Fields(string(ex)), " ")))
+}
+
 // condorAd holds the attributes afmc reads from one job or summary ad.
-// Numbers that are absent, null, or an unevaluated "/Expr(...)/" string
-// read as 0 (status 0 is unknown).
+// Numbers are range-checked as they are read: integers saturate instead
+// of wrapping, and times and counts outside what condor can mean read as
+// absent (0), as do null and an unevaluated "/Expr(...)/" string.
 type condorAd struct {
 	owner       string
 	globalJobID string
 	myType      string
 	cluster     int64
 	proc        int64
-	status      int64
+	status      int64 // -1: absent or not a JobStatus code
+	universe    int64
 	wallClock   int64 // RemoteWallClockTime: previous runs
 	shadowBday  int64
 	startDate   int64 // JobCurrentStartDate
@@ -224,239 +261,164 @@ type condorAd struct {
 	errorCode   int64
 	hasCluster  bool
 	hasProc     bool
+	badID       string // the attribute, when ClusterId or ProcId is not a job id
 }
 
-// parseAd reads ad into a (reset first). ClassAd attribute names are case
-// insensitive, and condor keeps the case each was stored with, so keys are
-// compared lower-cased. strs interns strings (owners repeat across a pool).
-//
-// A full job ad has some 30 attributes of which afmc reads a few: the ad's
-// top level is walked once, every value's extent checked, and only the
-// values afmc reads are decoded. At 200,000 jobs every copy and every
-// general-purpose decode shows, so the walk works on the bytes as read,
-// numbers are read in place, and only a string with escapes goes through
-// gjson.
+// maxQuantity bounds the times (seconds since 1970), durations, counts and
+// sizes afmc reads from an ad: 2^40 seconds is 34,000 years, so that sums
+// of a million of them cannot wrap either. A value above it is not
+// condor's.
+const maxQuantity = 1 << 40
+
+// maxJobID is the largest ClusterId or ProcId: condor keeps them as int.
+const maxJobID = math.MaxInt32
+
+var (
+	errNotJSON = errors.New("is not valid JSON")
+	errNotAd   = errors.New("is not a JSON object")
+)
+
+// parseAd reads ad into a (reset first). The ad must be valid JSON, as
+// gjson's validator judges it (the scanner bounded its depth); its top
+// level is then read with gjson, without copying it. ClassAd attribute
+// names are case insensitive, and condor keeps the case each was stored
+// with, so keys are compared ignoring case. strs interns strings (owners
+// repeat across a pool).
 func parseAd(ad []byte, a *condorAd, strs map[string]string) error {
-	*a = condorAd{}
-	var kb [40]byte
-	return eachAttr(ad, func(key, raw []byte) {
-		if len(key) > len(kb) {
-			return // not an attribute afmc reads
-		}
-		lk := kb[:len(key)]
-		for i, c := range key {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			lk[i] = c
-		}
-		switch string(lk) {
-		case "owner":
-			a.owner = intern(strs, raw)
-		case "globaljobid":
-			a.globalJobID = stringValue(raw)
-		case "mytype":
-			a.myType = intern(strs, raw)
-		case "clusterid":
-			a.cluster, a.hasCluster = number(raw)
-		case "procid":
-			a.proc, a.hasProc = number(raw)
-		case "jobstatus":
-			a.status, _ = number(raw)
-		case "remotewallclocktime":
-			a.wallClock, _ = number(raw)
-		case "shadowbday":
-			a.shadowBday, _ = number(raw)
-		case "jobcurrentstartdate":
-			a.startDate, _ = number(raw)
-		case "servertime":
-			a.serverTime, _ = number(raw)
-		case "jobfinishedhookdone":
-			a.hookDone, _ = number(raw)
-		case "cpusprovisioned":
-			a.cpus, _ = number(raw)
-		case "memoryprovisioned":
-			a.memory, _ = number(raw)
-		case "idle":
-			a.idle, _ = number(raw)
-		case "running":
-			a.running, _ = number(raw)
-		case "held":
-			a.held, _ = number(raw)
-		case "errorcode":
-			a.errorCode, _ = number(raw)
-		}
+	*a = condorAd{status: -1}
+	if !gjson.ValidBytes(ad) {
+		return errNotJSON
+	}
+	v := gjson.Parse(unsafe.String(unsafe.SliceData(ad), len(ad)))
+	if !v.IsObject() {
+		return errNotAd
+	}
+	// The Results point into ad, which the scanner reuses: only copies of
+	// strings may be kept (intern, strings.Clone).
+	v.ForEach(func(key, val gjson.Result) bool {
+		readAttr(a, attrKey(key.Str), val, strs)
+		return true
 	})
-}
-
-var errBadAd = errors.New("an ad is not valid JSON")
-
-// eachAttr calls fn with each top-level key of a JSON object and the raw
-// text of its value, checking the object's grammar on the way: keys are
-// strings, values are strings, numbers, literals, or balanced objects and
-// arrays.
-func eachAttr(js []byte, fn func(key, raw []byte)) error {
-	i := skipSpace(js, 0)
-	if i >= len(js) || js[i] != '{' {
-		return errBadAd
-	}
-	i = skipSpace(js, i+1)
-	if i < len(js) && js[i] == '}' {
-		return trailing(js, i+1)
-	}
-	for {
-		if i >= len(js) || js[i] != '"' {
-			return errBadAd
-		}
-		end, ok := keyEnd(js, i)
-		if !ok {
-			return errBadAd
-		}
-		key := js[i+1 : end-1]
-		i = skipSpace(js, end)
-		if i >= len(js) || js[i] != ':' {
-			return errBadAd
-		}
-		i = skipSpace(js, i+1)
-		end, ok = valueEnd(js, i)
-		if !ok {
-			return errBadAd
-		}
-		fn(key, js[i:end])
-		i = skipSpace(js, end)
-		if i >= len(js) {
-			return errBadAd
-		}
-		switch js[i] {
-		case ',':
-			i = skipSpace(js, i+1)
-		case '}':
-			return trailing(js, i+1)
-		default:
-			return errBadAd
-		}
-	}
-}
-
-func trailing(js []byte, i int) error {
-	if skipSpace(js, i) != len(js) {
-		return errBadAd
-	}
 	return nil
 }
 
-func skipSpace(js []byte, i int) int {
-	for i < len(js) && (js[i] == ' ' || js[i] == '\n' || js[i] == '\t' || js[i] == '\r') {
-		i++
+// attrKey maps an attribute name, in any case, to the canonical name of
+// one afmc reads, or "".
+func attrKey(k string) string {
+	switch k { // the case condor stores them with, first
+	case "Owner", "GlobalJobId", "MyType", "ClusterId", "ProcId", "JobStatus", "JobUniverse",
+		"RemoteWallClockTime", "ShadowBday", "JobCurrentStartDate", "ServerTime", "JobFinishedHookDone",
+		"CpusProvisioned", "MemoryProvisioned", "Idle", "Running", "Held", "ErrorCode":
+		return k
 	}
-	return i
-}
-
-// keyEnd is stringEnd for a key: short, so a plain loop beats searching.
-func keyEnd(js []byte, i int) (int, bool) {
-	for j := i + 1; j < len(js); j++ {
-		switch js[j] {
-		case '"':
-			return j + 1, true
-		case '\\':
-			return stringEnd(js, i)
-		}
+	if len(k) > 20 {
+		return ""
 	}
-	return 0, false
-}
-
-// stringEnd returns the index after the string starting at js[i] == '"'.
-func stringEnd(js []byte, i int) (int, bool) {
-	i++
-	for {
-		j := plainEnd(js[i:])
-		if j < 0 {
-			return 0, false
-		}
-		i += j
-		if js[i] == '"' {
-			return i + 1, true
-		}
-		i += 2 // a backslash and the byte it escapes
-		if i > len(js) {
-			return 0, false
+	for _, name := range [...]string{"Owner", "GlobalJobId", "MyType", "ClusterId", "ProcId", "JobStatus", "JobUniverse",
+		"RemoteWallClockTime", "ShadowBday", "JobCurrentStartDate", "ServerTime", "JobFinishedHookDone",
+		"CpusProvisioned", "MemoryProvisioned", "Idle", "Running", "Held", "ErrorCode"} {
+		if len(name) == len(k) && strings.EqualFold(name, k) {
+			return name
 		}
 	}
+	return ""
 }
 
-// numberByte marks the bytes a JSON number is made of.
-var numberByte = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true, '.': true, 'e': true, 'E': true, '+': true, '-': true}
+func readAttr(a *condorAd, name string, v gjson.Result, strs map[string]string) {
+	switch name {
+	case "":
+	case "Owner":
+		a.owner = intern(strs, v)
+	case "GlobalJobId":
+		if v.Type == gjson.String {
+			a.globalJobID = strings.Clone(v.Str)
+		}
+	case "MyType":
+		a.myType = intern(strs, v)
+	case "ClusterId":
+		a.cluster, a.hasCluster = jobIDNumber(v)
+		if !a.hasCluster && v.Type != gjson.Null {
+			a.badID = name
+		}
+	case "ProcId":
+		a.proc, a.hasProc = jobIDNumber(v)
+		if !a.hasProc && v.Type != gjson.Null {
+			a.badID = name
+		}
+	case "JobStatus":
+		if n, ok := exactInt(v); ok && n >= 0 && n < int64(len(jobStates)) {
+			a.status = n
+		}
+	case "JobUniverse":
+		a.universe, _ = exactInt(v)
+	case "RemoteWallClockTime":
+		a.wallClock = quantity(v)
+	case "ShadowBday":
+		a.shadowBday = quantity(v)
+	case "JobCurrentStartDate":
+		a.startDate = quantity(v)
+	case "ServerTime":
+		a.serverTime = quantity(v)
+	case "JobFinishedHookDone":
+		a.hookDone = quantity(v)
+	case "CpusProvisioned":
+		a.cpus = quantity(v)
+	case "MemoryProvisioned":
+		a.memory = quantity(v)
+	case "Idle":
+		a.idle = quantity(v)
+	case "Running":
+		a.running = quantity(v)
+	case "Held":
+		a.held = quantity(v)
+	case "ErrorCode":
+		a.errorCode, _ = exactInt(v)
+	}
+}
 
-// valueEnd returns the index after the value starting at js[i].
-func valueEnd(js []byte, i int) (int, bool) {
-	if i >= len(js) {
+// jobIDNumber reads a ClusterId or ProcId: an integer from 0 to maxJobID.
+func jobIDNumber(v gjson.Result) (int64, bool) {
+	n, ok := exactInt(v)
+	if !ok || n < 0 || n > maxJobID {
 		return 0, false
 	}
-	switch c := js[i]; {
-	case c == '"':
-		return stringEnd(js, i)
-	case c == '{' || c == '[':
-		depth := 0
-		for i < len(js) {
-			switch js[i] {
-			case '"':
-				end, ok := stringEnd(js, i)
-				if !ok {
-					return 0, false
-				}
-				i = end
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	case c == '-' || ('0' <= c && c <= '9'):
-		j := i + 1
-		for j < len(js) && numberByte[js[j]] {
-			j++
-		}
-		return j, true
-	}
-	for _, lit := range []string{"true", "false", "null"} {
-		if bytes.HasPrefix(js[i:], []byte(lit)) {
-			return i + len(lit), true
-		}
-	}
-	return 0, false
+	return n, true
 }
 
-// number reads an integer or a real (truncated toward zero). Anything
-// else, such as null or an unevaluated "/Expr(...)/" string, is not a
-// number.
-func number(raw []byte) (int64, bool) {
-	if len(raw) == 0 || !(raw[0] == '-' || '0' <= raw[0] && raw[0] <= '9') {
+// quantity reads a time, duration, count or size: a number from 0 to
+// maxQuantity, a real truncated to its whole part; anything else (null,
+// "/Expr(...)/", a negative or absurd number) reads as 0.
+func quantity(v gjson.Result) int64 {
+	n, ok := number(v)
+	if !ok || n < 0 || n > maxQuantity {
+		return 0
+	}
+	return n
+}
+
+// exactInt reads an integer literal (no fraction, no exponent),
+// saturating at the int64 bounds.
+func exactInt(v gjson.Result) (int64, bool) {
+	if v.Type != gjson.Number {
 		return 0, false
 	}
-	neg := raw[0] == '-'
-	digits := raw
+	raw := v.Raw
+	neg := strings.HasPrefix(raw, "-")
 	if neg {
-		digits = raw[1:]
+		raw = raw[1:]
+	}
+	if raw == "" {
+		return 0, false
 	}
 	var n int64
-	for i, c := range digits {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
 		if c < '0' || c > '9' {
-			if i == 0 {
-				return 0, false
-			}
-			if c == '.' && allDigits(digits[i+1:]) {
-				break // a real such as 37327.0: its whole part
-			}
-			return realNumber(raw) // an exponent: rare, read it whole
+			return 0, false
 		}
-		if n > (1<<62)/10 {
-			return realNumber(raw)
+		if n > (math.MaxInt64-9)/10 {
+			n = math.MaxInt64 // saturated: the caller's range check refuses it
+			continue
 		}
 		n = n*10 + int64(c-'0')
 	}
@@ -466,56 +428,50 @@ func number(raw []byte) (int64, bool) {
 	return n, true
 }
 
-func allDigits(b []byte) bool {
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// realNumber reads a number with an exponent, or one too large for the
-// fast path, through gjson.
-func realNumber(raw []byte) (int64, bool) {
-	v := gjson.ParseBytes(raw)
+// number reads any JSON number as an integer, truncated toward zero and
+// saturating at the int64 bounds.
+func number(v gjson.Result) (int64, bool) {
 	if v.Type != gjson.Number {
 		return 0, false
 	}
+	if n, ok := exactInt(v); ok {
+		return n, true
+	}
+	// A real (37327.0) or an exponent: its whole part.
 	f := v.Num
-	if f != f || f > 1<<62 || f < -(1<<62) {
+	switch {
+	case f != f:
 		return 0, false
+	case f >= math.MaxInt64:
+		return math.MaxInt64, true
+	case f <= math.MinInt64:
+		return math.MinInt64, true
 	}
 	return int64(f), true
 }
 
-// stringValue decodes a JSON string; anything else is "". A string
-// without escapes is its bytes.
-func stringValue(raw []byte) string {
-	if len(raw) < 2 || raw[0] != '"' {
+// intern returns a string value, shared with earlier ads that had it; a
+// value that is not a string is "".
+func intern(strs map[string]string, v gjson.Result) string {
+	if v.Type != gjson.String {
 		return ""
 	}
-	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner)
-	}
-	return gjson.ParseBytes(raw).Str
-}
-
-// intern returns a string value, shared with earlier ads that had it.
-func intern(strs map[string]string, raw []byte) string {
-	if len(raw) < 2 || raw[0] != '"' {
-		return ""
-	}
-	inner := raw[1 : len(raw)-1]
-	if s, ok := strs[string(inner)]; ok { // no allocation for the lookup
+	if s, ok := strs[v.Str]; ok {
 		return s
 	}
-	s := stringValue(raw)
+	s := strings.Clone(v.Str)
 	if len(strs) < 100000 {
 		strs[s] = s
 	}
 	return s
+}
+
+// satAdd adds two non-negative quantities without wrapping.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // jobStates names JobStatus codes; the documents call 4 "finished", as
@@ -543,15 +499,16 @@ func jobState(code int64) string {
 }
 
 // jobRunning is true for the states in which a job holds a slot and its
-// current run is not yet in RemoteWallClockTime.
+// current run is not yet in RemoteWallClockTime: those condor_q -run lists.
 func jobRunning(code int64) bool { return code == 2 || code == 6 || code == 7 }
 
 // jobRuntime is a job's run time in whole seconds, as condor_q shows it:
 // RemoteWallClockTime counts only previous runs, so a running job adds its
 // current run, from ShadowBday (or JobCurrentStartDate) to ServerTime (or
-// now, when the reply has none).
+// now, when the reply has none). Every term is within maxQuantity, so the
+// sum cannot wrap.
 func jobRuntime(a *condorAd, now int64) int64 {
-	rt := max(a.wallClock, 0)
+	rt := a.wallClock
 	if jobRunning(a.status) {
 		start := a.shadowBday
 		if start <= 0 {
@@ -559,7 +516,7 @@ func jobRuntime(a *condorAd, now int64) int64 {
 		}
 		at := a.serverTime
 		if at <= 0 {
-			at = now
+			at = min(max(now, 0), maxQuantity)
 		}
 		if start > 0 && at > start {
 			rt += at - start
