@@ -7,10 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
-	"unsafe"
 
-	"github.com/atlas-af/afmc/internal/extcmd"
 	"github.com/tidwall/gjson"
 )
 
@@ -226,16 +223,6 @@ func (s *adScanner) finish() error {
 	return io.EOF
 }
 
-// badAd names an ad afmc refused: its place in the output, its start, and
-// why.
-func (s *adScanner) badAd(ad []byte, why error) error {
-	ex := ad
-	if len(ex) > 80 {
-		ex = ex[:80]
-	}
-	return fmt.Errorf("ad %d (at byte %d) %w: %s", s.n, s.at, why, extcmd.Printable(strings.Join(strings.Fields(string(ex)), " ")))
-}
-
 // condorAd holds the attributes afmc reads from one job or summary ad.
 // Numbers are range-checked as they are read: integers saturate instead
 // of wrapping, and times and counts outside what condor can mean read as
@@ -279,106 +266,212 @@ var (
 )
 
 // parseAd reads ad into a (reset first). The ad must be valid JSON, as
-// gjson's validator judges it (the scanner bounded its depth); its top
-// level is then read with gjson, without copying it. ClassAd attribute
-// names are case insensitive, and condor keeps the case each was stored
-// with, so keys are compared ignoring case. strs interns strings (owners
-// repeat across a pool).
+// gjson's validator judges it (the scanner bounded its depth first), and
+// an object. Its top level is then walked in place: a valid document needs
+// no grammar checks, so the walk only finds where each value ends, and
+// reads the few afmc uses (a string with escapes through gjson). At
+// 200,000 jobs a general decoder's copies and float parses show.
+// ClassAd attribute names are case insensitive, and condor keeps the case
+// each was stored with, so keys are compared ignoring case. strs interns
+// strings (owners repeat across a pool).
 func parseAd(ad []byte, a *condorAd, strs map[string]string) error {
 	*a = condorAd{status: -1}
 	if !gjson.ValidBytes(ad) {
 		return errNotJSON
 	}
-	v := gjson.Parse(unsafe.String(unsafe.SliceData(ad), len(ad)))
-	if !v.IsObject() {
+	i := skipSpace(ad, 0)
+	if ad[i] != '{' {
 		return errNotAd
 	}
-	// The Results point into ad, which the scanner reuses: only copies of
-	// strings may be kept (intern, strings.Clone).
-	v.ForEach(func(key, val gjson.Result) bool {
-		readAttr(a, attrKey(key.Str), val, strs)
-		return true
-	})
+	i = skipSpace(ad, i+1)
+	for ad[i] != '}' {
+		end := keyEnd(ad, i)
+		key := ad[i+1 : end-1]
+		i = skipSpace(ad, end) // at the colon
+		i = skipSpace(ad, i+1) // at the value
+		end = valueEnd(ad, i)
+		if name := attrKey(key); name != "" {
+			readAttr(a, name, ad[i:end], strs)
+		}
+		i = skipSpace(ad, end)
+		if ad[i] == ',' {
+			i = skipSpace(ad, i+1)
+		}
+	}
 	return nil
 }
 
-// attrKey maps an attribute name, in any case, to the canonical name of
-// one afmc reads, or "".
-func attrKey(k string) string {
-	switch k { // the case condor stores them with, first
-	case "Owner", "GlobalJobId", "MyType", "ClusterId", "ProcId", "JobStatus", "JobUniverse",
-		"RemoteWallClockTime", "ShadowBday", "JobCurrentStartDate", "ServerTime", "JobFinishedHookDone",
-		"CpusProvisioned", "MemoryProvisioned", "Idle", "Running", "Held", "ErrorCode":
-		return k
+func skipSpace(js []byte, i int) int {
+	for i < len(js) && (js[i] == ' ' || js[i] == '\n' || js[i] == '\t' || js[i] == '\r') {
+		i++
 	}
-	if len(k) > 20 {
-		return ""
+	return i
+}
+
+// keyEnd is stringEnd for a key: short, so a plain loop beats searching.
+func keyEnd(js []byte, i int) int {
+	for j := i + 1; ; j++ {
+		switch js[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			return stringEnd(js, i)
+		}
 	}
-	for _, name := range [...]string{"Owner", "GlobalJobId", "MyType", "ClusterId", "ProcId", "JobStatus", "JobUniverse",
-		"RemoteWallClockTime", "ShadowBday", "JobCurrentStartDate", "ServerTime", "JobFinishedHookDone",
-		"CpusProvisioned", "MemoryProvisioned", "Idle", "Running", "Held", "ErrorCode"} {
-		if len(name) == len(k) && strings.EqualFold(name, k) {
+}
+
+// stringEnd is the index after the string that starts at js[i], a quote,
+// in valid JSON.
+func stringEnd(js []byte, i int) int {
+	i++
+	for {
+		j := plainEnd(js[i:])
+		i += j
+		if js[i] == '"' {
+			return i + 1
+		}
+		i += 2 // a backslash and the byte it escapes
+	}
+}
+
+// valueEnd is the index after the value that starts at js[i], in valid
+// JSON: nested values are skipped by counting brackets outside strings
+// (the scanner bounded their depth, and nothing here recurses).
+func valueEnd(js []byte, i int) int {
+	switch js[i] {
+	case '"':
+		return stringEnd(js, i)
+	case '{', '[':
+		depth := 0
+		for {
+			switch js[i] {
+			case '"':
+				i = stringEnd(js, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	}
+	// A number or a literal: up to the next separator.
+	for i < len(js) && !valueStop[js[i]] {
+		i++
+	}
+	return i
+}
+
+// valueStop marks the bytes that end a number or a literal.
+var valueStop = [256]bool{',': true, '}': true, ']': true, ' ': true, '\n': true, '\t': true, '\r': true}
+
+// attrNames are the attributes afmc reads, in the case condor stores them
+// with.
+var attrNames = [...]string{"Owner", "GlobalJobId", "MyType", "ClusterId", "ProcId", "JobStatus", "JobUniverse",
+	"RemoteWallClockTime", "ShadowBday", "JobCurrentStartDate", "ServerTime", "JobFinishedHookDone",
+	"CpusProvisioned", "MemoryProvisioned", "Idle", "Running", "Held", "ErrorCode"}
+
+// attrKey maps a key, its raw JSON string content, to the canonical name
+// of an attribute afmc reads, or "". Attribute names have no escapes; a
+// key with one is decoded first.
+func attrKey(raw []byte) string {
+	if len(raw) < 4 || len(raw) > 20 {
+		if bytes.IndexByte(raw, '\\') < 0 {
+			return ""
+		}
+	}
+	switch string(raw) { // the case condor stores them with: no allocation
+	case "Owner":
+		return "Owner"
+	case "ClusterId":
+		return "ClusterId"
+	case "ProcId":
+		return "ProcId"
+	case "JobStatus":
+		return "JobStatus"
+	case "JobUniverse":
+		return "JobUniverse"
+	case "RemoteWallClockTime":
+		return "RemoteWallClockTime"
+	case "ShadowBday":
+		return "ShadowBday"
+	case "ServerTime":
+		return "ServerTime"
+	case "CpusProvisioned":
+		return "CpusProvisioned"
+	case "MemoryProvisioned":
+		return "MemoryProvisioned"
+	}
+	k := raw
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		k = []byte(gjson.ParseBytes(append(append([]byte{'"'}, raw...), '"')).Str)
+	}
+	for _, name := range attrNames {
+		if len(name) == len(k) && (string(k) == name || bytes.EqualFold(k, []byte(name))) {
 			return name
 		}
 	}
 	return ""
 }
 
-func readAttr(a *condorAd, name string, v gjson.Result, strs map[string]string) {
+// readAttr reads the raw value of attribute name into a.
+func readAttr(a *condorAd, name string, raw []byte, strs map[string]string) {
 	switch name {
-	case "":
 	case "Owner":
-		a.owner = intern(strs, v)
+		a.owner = intern(strs, raw)
 	case "GlobalJobId":
-		if v.Type == gjson.String {
-			a.globalJobID = strings.Clone(v.Str)
+		if raw[0] == '"' {
+			a.globalJobID = stringValue(raw)
 		}
 	case "MyType":
-		a.myType = intern(strs, v)
+		a.myType = intern(strs, raw)
 	case "ClusterId":
-		a.cluster, a.hasCluster = jobIDNumber(v)
-		if !a.hasCluster && v.Type != gjson.Null {
+		a.cluster, a.hasCluster = jobIDNumber(raw)
+		if !a.hasCluster && raw[0] != 'n' { // null is an absent id
 			a.badID = name
 		}
 	case "ProcId":
-		a.proc, a.hasProc = jobIDNumber(v)
-		if !a.hasProc && v.Type != gjson.Null {
+		a.proc, a.hasProc = jobIDNumber(raw)
+		if !a.hasProc && raw[0] != 'n' {
 			a.badID = name
 		}
 	case "JobStatus":
-		if n, ok := exactInt(v); ok && n >= 0 && n < int64(len(jobStates)) {
+		if n, ok := exactInt(raw); ok && n >= 0 && n < int64(len(jobStates)) {
 			a.status = n
 		}
 	case "JobUniverse":
-		a.universe, _ = exactInt(v)
+		a.universe, _ = exactInt(raw)
 	case "RemoteWallClockTime":
-		a.wallClock = quantity(v)
+		a.wallClock = quantity(raw)
 	case "ShadowBday":
-		a.shadowBday = quantity(v)
+		a.shadowBday = quantity(raw)
 	case "JobCurrentStartDate":
-		a.startDate = quantity(v)
+		a.startDate = quantity(raw)
 	case "ServerTime":
-		a.serverTime = quantity(v)
+		a.serverTime = quantity(raw)
 	case "JobFinishedHookDone":
-		a.hookDone = quantity(v)
+		a.hookDone = quantity(raw)
 	case "CpusProvisioned":
-		a.cpus = quantity(v)
+		a.cpus = quantity(raw)
 	case "MemoryProvisioned":
-		a.memory = quantity(v)
+		a.memory = quantity(raw)
 	case "Idle":
-		a.idle = quantity(v)
+		a.idle = quantity(raw)
 	case "Running":
-		a.running = quantity(v)
+		a.running = quantity(raw)
 	case "Held":
-		a.held = quantity(v)
+		a.held = quantity(raw)
 	case "ErrorCode":
-		a.errorCode, _ = exactInt(v)
+		a.errorCode, _ = exactInt(raw)
 	}
 }
 
 // jobIDNumber reads a ClusterId or ProcId: an integer from 0 to maxJobID.
-func jobIDNumber(v gjson.Result) (int64, bool) {
-	n, ok := exactInt(v)
+func jobIDNumber(raw []byte) (int64, bool) {
+	n, ok := exactInt(raw)
 	if !ok || n < 0 || n > maxJobID {
 		return 0, false
 	}
@@ -388,60 +481,67 @@ func jobIDNumber(v gjson.Result) (int64, bool) {
 // quantity reads a time, duration, count or size: a number from 0 to
 // maxQuantity, a real truncated to its whole part; anything else (null,
 // "/Expr(...)/", a negative or absurd number) reads as 0.
-func quantity(v gjson.Result) int64 {
-	n, ok := number(v)
+func quantity(raw []byte) int64 {
+	n, ok := number(raw)
 	if !ok || n < 0 || n > maxQuantity {
 		return 0
 	}
 	return n
 }
 
-// exactInt reads an integer literal (no fraction, no exponent),
+// exactInt reads a valid JSON integer literal (no fraction, no exponent),
 // saturating at the int64 bounds.
-func exactInt(v gjson.Result) (int64, bool) {
-	if v.Type != gjson.Number {
-		return 0, false
-	}
-	raw := v.Raw
-	neg := strings.HasPrefix(raw, "-")
+func exactInt(raw []byte) (int64, bool) {
+	neg := len(raw) > 0 && raw[0] == '-'
 	if neg {
 		raw = raw[1:]
 	}
-	if raw == "" {
+	if len(raw) == 0 {
 		return 0, false
 	}
-	var n int64
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
+	// The magnitude, saturated at 2^63: the caller's range check refuses
+	// what does not fit.
+	var mag uint64
+	for _, c := range raw {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		if n > (math.MaxInt64-9)/10 {
-			n = math.MaxInt64 // saturated: the caller's range check refuses it
+		if mag > (1<<63)/10 {
+			mag = 1 << 63
 			continue
 		}
-		n = n*10 + int64(c-'0')
+		mag = min(mag*10+uint64(c-'0'), 1<<63)
 	}
-	if neg {
-		n = -n
+	switch {
+	case neg && mag == 1<<63:
+		return math.MinInt64, true
+	case neg:
+		return -int64(mag), true
+	case mag >= 1<<63:
+		return math.MaxInt64, true
 	}
-	return n, true
+	return int64(mag), true
 }
 
-// number reads any JSON number as an integer, truncated toward zero and
-// saturating at the int64 bounds.
-func number(v gjson.Result) (int64, bool) {
-	if v.Type != gjson.Number {
+// number reads a valid JSON number as an integer, truncated toward zero
+// and saturating at the int64 bounds; anything else is not a number.
+func number(raw []byte) (int64, bool) {
+	if len(raw) == 0 || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
 		return 0, false
 	}
-	if n, ok := exactInt(v); ok {
+	if n, ok := exactInt(raw); ok {
 		return n, true
 	}
-	// A real (37327.0) or an exponent: its whole part.
-	f := v.Num
-	switch {
-	case f != f:
+	// A real such as 37327.0 is its whole part, read as an integer; one
+	// with an exponent is read as a float.
+	if dot := bytes.IndexByte(raw, '.'); dot > 0 && bytes.IndexAny(raw, "eE") < 0 {
+		return exactInt(raw[:dot])
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 0, false
+	}
+	switch {
 	case f >= math.MaxInt64:
 		return math.MaxInt64, true
 	case f <= math.MinInt64:
@@ -450,18 +550,28 @@ func number(v gjson.Result) (int64, bool) {
 	return int64(f), true
 }
 
+// stringValue decodes a JSON string; a string without escapes is its bytes.
+func stringValue(raw []byte) string {
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner)
+	}
+	return gjson.ParseBytes(raw).Str
+}
+
 // intern returns a string value, shared with earlier ads that had it; a
 // value that is not a string is "".
-func intern(strs map[string]string, v gjson.Result) string {
-	if v.Type != gjson.String {
+func intern(strs map[string]string, raw []byte) string {
+	if raw[0] != '"' {
 		return ""
 	}
-	if s, ok := strs[v.Str]; ok {
+	inner := raw[1 : len(raw)-1]
+	if s, ok := strs[string(inner)]; ok { // no allocation for the lookup
 		return s
 	}
-	s := strings.Clone(v.Str)
+	s := stringValue(raw)
 	if len(strs) < 100000 {
-		strs[s] = s
+		strs[string(inner)] = s
 	}
 	return s
 }
@@ -496,6 +606,22 @@ func jobState(code int64) string {
 		return jobStates[code]
 	}
 	return "unknown"
+}
+
+// jobStateValues are jobStates boxed once, for documents.
+var jobStateValues = func() (v [len(jobStates) + 1]any) {
+	for i, s := range jobStates {
+		v[i] = s
+	}
+	v[len(jobStates)] = "unknown"
+	return v
+}()
+
+func jobStateValue(code int64) any {
+	if code >= 0 && code < int64(len(jobStates)) {
+		return jobStateValues[code]
+	}
+	return jobStateValues[len(jobStates)]
 }
 
 // jobRunning is true for the states in which a job holds a slot and its

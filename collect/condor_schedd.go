@@ -123,6 +123,8 @@ func (r *condorRun) jobs(s *schedd) (queueCounts, error) {
 	now := r.now
 	counts := queueCounts{ok: true}
 	ans := &document.Answer{}
+	// A pool's worth of documents: each value boxed once, not per job.
+	cluster, owners := any(r.env.Cluster), map[string]any{}
 	err := r.query(s, "condor_q", args, func(a *condorAd) error {
 		if !a.hasCluster || !a.hasProc {
 			return nil // not a job ad
@@ -131,13 +133,21 @@ func (r *condorRun) jobs(s *schedd) (queueCounts, error) {
 		if r.exclude[a.owner] {
 			return nil
 		}
-		d := document.New("condorjob", r.env.Cluster, now)
-		d.Fields = append(d.Fields,
-			document.Field{Key: "users", Value: a.owner},
-			document.Field{Key: "state", Value: jobState(a.status)},
-			document.Field{Key: "Id", Value: jobID(a)},
-			document.Field{Key: "Runtime", Value: jobRuntime(a, now.Unix())})
-		d.Answer = ans
+		owner, ok := owners[a.owner]
+		if !ok {
+			owner = a.owner
+			if len(owners) < 100000 {
+				owners[a.owner] = owner
+			}
+		}
+		d := document.Document{Time: now, Answer: ans, Fields: document.Object{
+			{Key: "kind", Value: "condorjob"},
+			{Key: "cluster", Value: cluster},
+			{Key: "users", Value: owner},
+			{Key: "state", Value: jobStateValue(a.status)},
+			{Key: "Id", Value: jobID(a)},
+			{Key: "Runtime", Value: jobRuntime(a, now.Unix())},
+		}}
 		return r.send(d)
 	})
 	if err != nil {
