@@ -37,7 +37,7 @@ func (Condor) FlagHelp() map[string]string {
 		"BinDir":           "Directory holding condor_q, condor_history and condor_status (default: found in PATH); for sites that wrap them.",
 		"Global":           "Query every schedd in the pool (listed by condor_status -schedd), each by name, not only the local one.",
 		"Parallel":         "With --condor-global, how many schedds are asked at once.",
-		"ExcludeOwner":     "Leave out the jobs and finished jobs of this owner, a service account (repeatable; the queue counts keep them). An empty value keeps every owner.",
+		"ExcludeOwner":     "Leave out the jobs and finished jobs of this owner, a service account (repeatable; default atlas-coffea, as the original did; the queue counts keep them). An empty value ('') keeps every owner's.",
 		"Queues":           "A condorqueue summary: NAME, or NAME=CONSTRAINT with a ClassAd constraint (repeatable; split at the first =).",
 		"HistorySince":     "How far back the first run looks for finished jobs; later runs continue from their checkpoint.",
 		"HistoryScanLimit": "The most history records one condor_history call reads (-scanlimit), a safety net: a run normally reads only those since its checkpoint.",
