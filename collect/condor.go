@@ -135,11 +135,6 @@ func excludedOwners(owners []string) (map[string]bool, error) {
 	return out, nil
 }
 
-func classAdString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-	return `"` + r.Replace(s) + `"`
-}
-
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
 }

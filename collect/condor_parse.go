@@ -534,7 +534,7 @@ func number(raw []byte) (int64, bool) {
 	}
 	// A real such as 37327.0 is its whole part, read as an integer; one
 	// with an exponent is read as a float.
-	if dot := bytes.IndexByte(raw, '.'); dot > 0 && bytes.IndexAny(raw, "eE") < 0 {
+	if dot := bytes.IndexByte(raw, '.'); dot > 0 && !bytes.ContainsAny(raw, "eE") {
 		return exactInt(raw[:dot])
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
