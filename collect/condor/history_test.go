@@ -92,6 +92,7 @@ func wantIDs(t *testing.T, step string, got []string, want ...string) {
 // runs): a late run misses nothing, nothing is sent twice, and records
 // written out of order or within the checkpoint's second still go once.
 func TestCondorHistoryAcrossRuns(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	old := []hrec{
 		{"schedd01", 90, "alice", T - 30, 0},
@@ -147,6 +148,7 @@ func TestCondorHistoryAcrossRuns(t *testing.T) {
 // from the same checkpoint and sends the same finished jobs again (the
 // documents of the failed run were withheld).
 func TestCondorHistoryFailedSaveResends(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	_, prev, _, _ := historyRun(t, T, nil, historyOut(hrec{"schedd01", 1, "alice", T - 10, 0}))
 	history := historyOut(hrec{"schedd01", 3, "bob", T + 200, 0}, hrec{"schedd01", 2, "bob", T + 100, 0}, hrec{"schedd01", 1, "alice", T - 10, 0})
@@ -157,6 +159,7 @@ func TestCondorHistoryFailedSaveResends(t *testing.T) {
 }
 
 func TestCondorHistoryRotatedCheckpoint(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	prev := json.RawMessage(fmt.Sprintf(`{"scanned": %d, "schedds": {
 		"schedd01.af.example.org": {"done": %d, "newest": "schedd01.af.example.org#50.0#1699990000", "recent": {"schedd01.af.example.org#50.0#1699990000": %d}},
@@ -193,6 +196,7 @@ func TestCondorHistoryRotatedCheckpoint(t *testing.T) {
 }
 
 func TestCondorHistoryUntrustedState(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	for _, tt := range []struct {
 		name, prev, wantLog string
@@ -221,6 +225,7 @@ func TestCondorHistoryUntrustedState(t *testing.T) {
 
 // A history without GlobalJobId (one schedd): jobs are told apart by id.
 func TestCondorHistoryWithoutGlobalJobID(t *testing.T) {
+	t.Parallel()
 	const T = serverTime
 	out := "[\n{\n  \"ClusterId\": 7,\n  \"JobFinishedHookDone\": " + fmt.Sprint(T-5) + ",\n  \"JobStatus\": 4,\n  \"Owner\": \"alice\",\n  \"ProcId\": 1\n}\n]\n"
 	ids, state, _, _ := historyRun(t, T, nil, out)
@@ -231,6 +236,7 @@ func TestCondorHistoryWithoutGlobalJobID(t *testing.T) {
 
 // The fixture history file is the one the end-to-end test uses too.
 func TestCondorHistoryFixtureIsNewestFirst(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "condor", "history-1.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ go build -o "$dir/condorgen" ./tools/condorgen
 echo '{}' >"$dir/afmc.yaml"
 export AFMC_CONFIG="$dir/afmc.yaml" AFMC_CLUSTER=BENCH
 export AFMC_TOKEN=bench-token-0123456789abcdef
-common=(--condor-timeout 10m --collector-timeout 10m --timeout 20m)
+common=(--condor-timeout 10m --collector-timeout 11m --timeout 20m)
 
 # fakes DIR: a scenario directory holding the fake condor tools.
 fakes() {
