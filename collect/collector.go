@@ -39,7 +39,11 @@ type Collector interface {
 	// Documents marked Delta (computed against prev) count only together
 	// with the state section returned: they are passed on only when Collect
 	// returns a non-nil section, so a collector that fails or times out
-	// before moving its state never has its events counted twice.
+	// before moving its state never has its events counted twice. A Delta
+	// that belongs to an Answer (document.Answer) is passed on as it is
+	// made instead, so that a large answer is never held: the collector
+	// voids the answer or returns a state that accounts for it, and if it
+	// returns no state its answers are voided for it.
 	Collect(ctx context.Context, env *Env, prev json.RawMessage, emit Emit) (json.RawMessage, error)
 }
 

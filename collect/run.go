@@ -39,7 +39,10 @@ type Sink func(d document.Document) error
 // not depend on the order of cs. Delta documents alone are held, until
 // their collector returns the state they were computed against: they are
 // passed on only with a non-nil state, so a collector that fails or times
-// out before moving its state never has its events counted twice.
+// out before moving its state never has its events counted twice. A Delta
+// of an Answer (document.Answer) is passed on as it comes instead, so that
+// a large answer is never held; if its collector returns no state, its
+// answers are voided, and the run sends none of their documents.
 //
 // A collector that ignores its context (stuck in a system call) is
 // abandoned at the timeout: it never holds up the others, and nothing it
@@ -78,9 +81,10 @@ type run struct {
 }
 
 type slot struct {
-	deltas   []document.Document // waiting for the collector's own state
-	finished bool                // returned or abandoned: emit refuses
-	sinkErr  error               // the sink refused one: the collector stops
+	deltas   []document.Document       // waiting for the collector's own state
+	answers  map[*document.Answer]bool // of the deltas passed on as they came
+	finished bool                      // returned or abandoned: emit refuses
+	sinkErr  error                     // the sink refused one: the collector stops
 }
 
 // errAbandoned stops a collector that emits after its timeout.
@@ -96,11 +100,29 @@ func (r *run) emit(i int, d document.Document) error {
 		return errAbandoned
 	case s.sinkErr != nil:
 		return s.sinkErr
-	case d.Delta:
+	case d.Delta && d.Answer == nil:
 		s.deltas = append(s.deltas, d)
 		return nil
+	case d.Delta:
+		if s.answers == nil {
+			s.answers = map[*document.Answer]bool{}
+		}
+		s.answers[d.Answer] = true
 	}
 	return r.pass(i, d)
+}
+
+// voidAnswers voids the answers of the deltas collector i passed on as
+// they came, when it returned no state to account for them; r.mu is held.
+func (r *run) voidAnswers(i int) {
+	s := &r.slots[i]
+	for a := range s.answers {
+		a.Void()
+	}
+	if len(s.answers) > 0 {
+		r.env.For(r.out[i].Name).Log.Warn("collector kept its previous state: the interval documents it passed on are not sent")
+	}
+	s.answers = nil
 }
 
 // pass hands d to the sink; r.mu is held.
@@ -114,13 +136,17 @@ func (r *run) pass(i int, d document.Document) error {
 }
 
 // finish marks collector i done: its deltas are passed on when it
-// returned a state, and dropped, with a warning, when it did not.
+// returned a state, and dropped, with a warning, when it did not (the
+// answers it passed on as they came are then voided).
 func (r *run) finish(i int, state json.RawMessage, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := &r.slots[i]
 	s.finished = true
 	r.out[i].State, r.out[i].Err = state, errors.Join(r.out[i].Err, err)
+	if state == nil {
+		r.voidAnswers(i)
+	}
 	switch {
 	case state != nil:
 		for _, d := range s.deltas {

@@ -97,6 +97,12 @@ type Document struct {
 	// Collector is the name of the collector that made the document, set
 	// by the scheduler (collect.Run): not a field, it is never sent.
 	Collector string
+	// Answer, when set, is the answer of an outside program the document
+	// comes from: it is sent only if that answer holds (see Answer). A
+	// Delta with an Answer is passed on as it is made, not held until its
+	// collector returns: the collector voids the answer, or returns a
+	// state that accounts for it.
+	Answer *Answer
 }
 
 // New starts a document with the fields every document carries.

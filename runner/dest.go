@@ -21,7 +21,9 @@ type destination interface {
 	// without it.
 	add(d document.Document, it send.Item) error
 	// commit makes what was added durable, before the state is saved
-	// (write-ahead) and before any of it is sent.
+	// (write-ahead) and before any of it is sent. Every collector is done
+	// by then: the documents of an answer voided (a condor_q that exited
+	// with an error) go no further.
 	commit(r *run)
 	// deliver sends what it holds, once the state's fate is known.
 	deliver(ctx context.Context, r *run)
@@ -59,20 +61,42 @@ func (*stdout) deliver(context.Context, *run) {}
 // run's save writes, and sends from the spool once the state is saved:
 // what the spool held before this run goes out first.
 type toSpool struct {
-	sp     *spool.Spool
-	gen    uint64
-	added  int   // added since the spool was opened
-	failed error // the spool gave up mid-run
-	r      *run
+	sp      *spool.Spool
+	gen     uint64
+	added   int     // added since the spool was opened
+	failed  error   // the spool gave up mid-run
+	answers answers // by spool id
+	r       *run
 }
 
-func (s *toSpool) add(_ document.Document, it send.Item) error {
-	if _, err := s.sp.Add(it, s.gen); err != nil {
+func (s *toSpool) add(d document.Document, it send.Item) error {
+	id, err := s.sp.Add(it, s.gen)
+	if err != nil {
 		s.fail(err)
 		return err
 	}
+	s.answers.record(id, d.Answer)
 	s.added++
 	return nil
+}
+
+// settle settles in the spool, unsent, the documents of voided answers,
+// before the spool's commit: a run killed after it repeats none of them.
+func (s *toSpool) settle() {
+	n := 0
+	ids := make([]uint64, 0, 512)
+	s.answers.voided(func(id uint64) {
+		n++
+		if ids = append(ids, id); len(ids) == cap(ids) {
+			s.sp.Ack(ids, send.Rejected)
+			ids = ids[:0]
+		}
+	})
+	if n == 0 {
+		return
+	}
+	s.sp.Ack(ids, send.Rejected)
+	s.r.log.Debug("documents of failed answers settled in the spool unsent", "documents", n)
 }
 
 // fail gives up the spool: what this run added since its last commit is
@@ -90,6 +114,7 @@ func (s *toSpool) fail(err error) {
 
 func (s *toSpool) commit(r *run) {
 	if s.failed == nil {
+		s.settle()
 		if err := s.sp.Commit(); err != nil {
 			s.fail(err)
 		}
@@ -125,14 +150,16 @@ func (s *toSpool) deliver(ctx context.Context, r *run) {
 // the run holding the lock, or the next one. It takes no deltas: the run
 // has no state to save.
 type toInbox struct {
-	in *spool.Inbox
-	r  *run
+	in      *spool.Inbox
+	answers answers // by line
+	r       *run
 }
 
-func (b *toInbox) add(_ document.Document, it send.Item) error {
+func (b *toInbox) add(d document.Document, it send.Item) error {
 	if !b.r.txn.canCount(it.Delta) {
 		return nil
 	}
+	b.answers.record(uint64(b.in.Len()), d.Answer)
 	if err := b.in.Add(it); err != nil {
 		b.r.log.Error("cannot leave documents in the spool inbox; sending the rest without a copy", "error", err)
 		b.in.Abort()
@@ -148,6 +175,18 @@ func (b *toInbox) add(_ document.Document, it send.Item) error {
 func (b *toInbox) commit(r *run) {
 	if b.in == nil {
 		return
+	}
+	if b.answers.anyVoided() {
+		n, err := b.in.Drop(func(line int) bool { return b.answers.voidedAt(uint64(line)) })
+		if err != nil {
+			r.log.Error("cannot drop the documents of failed answers from the spool inbox; leaving the inbox out", "error", err, "lost", r.rep.Spooled)
+			b.in.Abort()
+			b.in = nil
+			r.rep.Lost += r.rep.Spooled
+			r.rep.Spooled = 0
+			return
+		}
+		r.rep.Spooled -= n
 	}
 	if _, err := b.in.Commit(); err != nil {
 		r.log.Error("cannot leave documents in the spool inbox: lost", "error", err, "documents", r.rep.Spooled)
@@ -165,16 +204,32 @@ func (*toInbox) deliver(context.Context, *run) {}
 // inMemory holds documents to send without a copy: what is not delivered
 // is lost, and counted so. Deltas go only once their state is saved.
 type inMemory struct {
-	held []send.Item
+	held    []send.Item
+	answers answers // by index in held
 }
 
-func (m *inMemory) add(_ document.Document, it send.Item) error {
+func (m *inMemory) add(d document.Document, it send.Item) error {
+	m.answers.record(uint64(len(m.held)), d.Answer)
 	it.Doc = bytes.Clone(it.Doc)
 	m.held = append(m.held, it)
 	return nil
 }
 
-func (*inMemory) commit(*run) {}
+// commit leaves out the documents of voided answers.
+func (m *inMemory) commit(*run) {
+	if !m.answers.anyVoided() {
+		return
+	}
+	kept := m.held[:0]
+	for i, it := range m.held {
+		if !m.answers.voidedAt(uint64(i)) {
+			kept = append(kept, it)
+		}
+	}
+	clear(m.held[len(kept):])
+	m.held = kept
+	m.answers = answers{}
+}
 
 func (m *inMemory) deliver(ctx context.Context, r *run) {
 	var items []send.Item

@@ -70,6 +70,9 @@ func (p *pipeline) flush() {
 // pass encodes d once and hands it to every destination. One that gives
 // up is replaced by memory: its documents are then sent without a copy.
 func (p *pipeline) pass(d document.Document) {
+	if d.Answer.Voided() { // its answer failed before it got here
+		return
+	}
 	b, err := d.AppendJSON(p.buf[:0])
 	p.buf = b
 	if err != nil {

@@ -61,6 +61,7 @@ type SenderConfig struct {
 	Batch          int           // <=1: one document per POST; N>1: JSON arrays of up to N documents
 	Concurrency    int           // requests in flight at most; default 4
 	RequestTimeout time.Duration // per request; default 10s
+	Compress       string        // "" (none) or "gzip": request bodies gzipped, with Content-Encoding
 	BackoffBase    time.Duration // default 500ms
 	BackoffMax     time.Duration // default 30s
 	UserAgent      string        // default "afmc"
@@ -113,6 +114,7 @@ type Sender struct {
 	template  *http.Request
 	client    *http.Client
 	transport *http.Transport
+	pace      *paceTransport // times the requests, for the pace a run met
 	log       *slog.Logger
 
 	// tokenField is `"token":"<escaped>","timestamp":`, spliced into every document.
@@ -177,8 +179,16 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		WriteBufferSize: 64 << 10,
 		ReadBufferSize:  16 << 10,
 	}
+	if err := checkCompress(cfg.Compress); err != nil {
+		return nil, err
+	}
+	pace := &paceTransport{next: transport}
+	var rt http.RoundTripper = pace
+	if cfg.Compress == CompressGzip {
+		rt = newGzipTransport(pace)
+	}
 	client := &http.Client{
-		Transport: transport,
+		Transport: rt,
 		// A redirect would turn the POST into a GET and could "succeed"
 		// without delivering anything; report the 3xx instead.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -217,6 +227,7 @@ func NewSender(cfg SenderConfig) (*Sender, error) {
 		template:   template,
 		client:     client,
 		transport:  transport,
+		pace:       pace,
 		log:        logger,
 		tokenField: field,
 		redactor:   newRedactor(cfg.Token),
@@ -261,6 +272,7 @@ func (s *Sender) SendSeq(ctx context.Context, items iter.Seq[Item], ack func(ids
 	if ack == nil {
 		ack = func([]uint64, Outcome) {}
 	}
+	start := time.Now()
 	r := &run{
 		s:      s,
 		ack:    ack,
@@ -356,6 +368,9 @@ func (s *Sender) SendSeq(ctx context.Context, items iter.Seq[Item], ack func(ids
 	// say so: an empty reason would read as "nothing went wrong".
 	if stats.Pending > 0 && (ctx.Err() != nil || r.gaveUp.Load()) {
 		why := fmt.Sprintf("deadline reached with %d documents left to send", stats.Pending)
+		if advice := s.paceAdvice(stats, time.Since(start)); advice != "" {
+			why = "deadline reached: " + advice // the endpoint's pace, and the remedy
+		}
 		if errors.Is(ctx.Err(), context.Canceled) {
 			why = fmt.Sprintf("stopped with %d documents left to send", stats.Pending)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atlas-af/afmc/spool"
 )
 
 // condorScenario makes a directory holding the fake condor_q and
@@ -80,7 +82,7 @@ func TestCondorEndToEnd(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 	ds := docs(t, r.stdout)
-	if got := kinds(ds); got != strings.TrimSpace(strings.Repeat("condorjob ", 14)+"condorqueue condorjob") {
+	if got := kinds(ds); got != strings.TrimSpace(strings.Repeat("condorjob ", 15)+"condorqueue") {
 		t.Fatalf("kinds %s", got)
 	}
 	// Field order as the dashboards know it.
@@ -88,7 +90,7 @@ func TestCondorEndToEnd(t *testing.T) {
 		`{"kind":"condorjob","cluster":"TEST-AF","users":"alice","state":"running","Id":"101.1","Runtime":1120}`) {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
-	if want := `{"kind":"condorqueue","cluster":"TEST-AF","queue":"all","idle":2,"running":3,"held":1,"allocated_cores":7,"allocated_mem":14240}`; !strings.Contains(r.stdout, want) {
+	if want := `{"kind":"condorqueue","cluster":"TEST-AF","queue":"all","idle":1,"running":4,"held":1,"allocated_cores":9,"allocated_mem":16240}`; !strings.Contains(r.stdout, want) {
 		t.Errorf("no %s in\n%s", want, r.stdout)
 	}
 	if got := finishedIDs(ds); got != "90.0" {
@@ -114,11 +116,12 @@ func TestCondorEndToEnd(t *testing.T) {
 }
 
 // Queues and owners from flags and the environment reach condor_q as
-// single arguments, quotes, colons, spaces and = included.
+// single arguments, quotes, colons, spaces and = included. Under
+// --condor-global every call names its schedd.
 func TestCondorEndToEndSettings(t *testing.T) {
 	_, env := hostFixture(t)
 	bin := condorScenario(t, map[string]string{
-		"totals.out":         condorFile(t, "q-totals.json"),
+		"jobs.out":           condorFile(t, "q-jobs-dagman.json"),
 		"totals.short.match": `Queue == "short"`,
 		"totals.short.out":   condorFile(t, "q-totals-short.json"),
 		"alloc.short.match":  `Queue == "short"`,
@@ -127,13 +130,15 @@ func TestCondorEndToEndSettings(t *testing.T) {
 		"status.out":         "schedd01.af.example.org\n",
 	})
 	env["AFMC_CONDOR_BIN_DIR"] = bin
-	env["AFMC_CONDOR_EXCLUDE_OWNER"] = "atlas-coffea"
 	r := afmc(t, env, "collect", "condor", "--json", "--condor-global",
 		"--condor-queue", "all", "--condor-queue", `short=Queue == "short" && Cmd =!= "/a b:c"`)
 	if r.code != 0 {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
-	want := `{"kind":"condorqueue","cluster":"TEST-AF","queue":"all","idle":2,"running":3,"held":1,"allocated_cores":0,"allocated_mem":0}
+	// atlas-coffea, the service account the original left out, is left
+	// out by default: counted, not sent.
+	want := `{"kind":"condorjob","cluster":"TEST-AF","users":"carol","state":"running","Id":"401.0","Runtime":1000}
+{"kind":"condorqueue","cluster":"TEST-AF","queue":"all","idle":1,"running":1,"held":0,"allocated_cores":2,"allocated_mem":4096}
 {"kind":"condorqueue","cluster":"TEST-AF","queue":"short","idle":1,"running":1,"held":0,"allocated_cores":5,"allocated_mem":8192}
 `
 	if r.stdout != want {
@@ -144,16 +149,33 @@ func TestCondorEndToEndSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, arg := range []string{
-		"\037-constraint\037Owner =!= \"atlas-coffea\"\037",
 		"\037-constraint\037Queue == \"short\" && Cmd =!= \"/a b:c\"\037",
-		"\037-constraint\037(JobStatus == 2) && (Queue == \"short\" && Cmd =!= \"/a b:c\")\037",
+		"\037-constraint\037(JobStatus == 2 || JobStatus == 6 || JobStatus == 7) && (Queue == \"short\" && Cmd =!= \"/a b:c\")\037",
 	} {
 		if !strings.Contains(string(log), arg) {
 			t.Errorf("no call with %q in\n%s", arg, log)
 		}
 	}
-	if n := strings.Count(string(log), "-global\037"); n != 5 {
-		t.Errorf("%d condor_q calls with -global, want 5:\n%s", n, log)
+	if n := strings.Count(string(log), "-name\037schedd01.af.example.org\037"); n != 4 || strings.Contains(string(log), "-global") {
+		t.Errorf("%d calls by schedd name, want 4, and none with -global:\n%s", n, log)
+	}
+
+	// An empty --condor-exclude-owner keeps every owner, from the command
+	// line, the environment or the config file.
+	for _, how := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--condor-exclude-owner="}, nil},
+		// An empty variable is as if unset: a lone comma is the empty list.
+		{nil, map[string]string{"AFMC_CONDOR_EXCLUDE_OWNER": ","}},
+		{nil, map[string]string{"AFMC_CONFIG": writeConfig(t, "condor_exclude_owner: []\n")}},
+		{nil, map[string]string{"AFMC_CONFIG": writeConfig(t, "condor_exclude_owner: ['']\n")}},
+	} {
+		r = afmc(t, merged(env, how.env), append([]string{"collect", "condor", "--json"}, how.args...)...)
+		if r.code != 0 || strings.Count(r.stdout, `"users":"atlas-coffea"`) != 2 {
+			t.Errorf("%v %v: exit %d, stdout %s, stderr %s", how.args, how.env, r.code, r.stdout, r.stderr)
+		}
 	}
 
 	// One queue from the environment: its constraint keeps its commas.
@@ -161,6 +183,55 @@ func TestCondorEndToEndSettings(t *testing.T) {
 	r = afmc(t, env, "collect", "condor", "--json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"queue":"gpu"`) || strings.Count(r.stdout, "condorqueue") != 1 {
 		t.Errorf("AFMC_CONDOR_QUEUE: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "afmc.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A condor_q that prints its listing and then fails sends none of it: the
+// run fails naming it, and the queue summary is counted by -totals.
+func TestCondorEndToEndFailedListingNotSent(t *testing.T) {
+	s := newSink(t)
+	dir, env := postEnv(t, s)
+	env["AFMC_CONDOR_BIN_DIR"] = condorScenario(t, map[string]string{
+		"jobs.out":    condorFile(t, "q-jobs.json"),
+		"jobs.err":    "Error: Failed to fetch ads from: <192.0.2.11:9618> : schedd01.af.example.org\nSECMAN:2007:Failed to end classad message.\n",
+		"jobs.exit":   "1",
+		"totals.out":  condorFile(t, "q-totals.json"),
+		"history.out": "[\n]\n",
+	})
+	r := afmc(t, env, "collect", "condor", "--json", "--post")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "job listing not sent") {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	if n := strings.Count(r.stdout, `"kind":"condorjob"`); n != 14 {
+		t.Errorf("printed %d jobs, want the 14 printed as they came", n)
+	}
+	got := s.received()
+	if len(got) != 1 || !strings.Contains(got[0], `"kind":"condorqueue"`) || !strings.Contains(got[0], `"idle":2,"running":3,"held":1`) {
+		t.Errorf("sent %q, want the queue summary alone", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", spool.SpoolName)); !os.IsNotExist(err) {
+		t.Errorf("documents left in the spool: %v", err)
+	}
+}
+
+// Deeply nested output is the collector's error (exit 1), not a crash:
+// the other collectors' documents go out.
+func TestCondorEndToEndDeepNesting(t *testing.T) {
+	_, env := hostFixture(t)
+	deep := "[\n{\n  \"ClusterId\": " + strings.Repeat("[", 4<<20) + "\n"
+	env["AFMC_CONDOR_BIN_DIR"] = condorScenario(t, map[string]string{"jobs.out": deep, "history.out": "[\n]\n"})
+	r := afmc(t, env, "collect", "cpu", "condor", "--json")
+	if r.code != exitFailed || !strings.Contains(r.stderr, "nests deeper than 32 levels") || !strings.Contains(r.stdout, `"kind":"CPU"`) {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
 

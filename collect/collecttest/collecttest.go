@@ -16,7 +16,8 @@ type Result struct {
 	State json.RawMessage
 }
 
-// Gather runs c once and returns its documents and next state section.
+// Gather runs c once and returns its documents and next state section,
+// without the documents of a voided answer, as collect.Run would pass them.
 func Gather(ctx context.Context, c collect.Collector, env *collect.Env, prev json.RawMessage) (Result, error) {
 	var res Result
 	var err error
@@ -24,5 +25,16 @@ func Gather(ctx context.Context, c collect.Collector, env *collect.Env, prev jso
 		res.Docs = append(res.Docs, d)
 		return nil
 	})
+	// What collect.Run would pass on: not the documents of a voided answer.
+	kept := res.Docs[:0]
+	for _, d := range res.Docs {
+		if res.State == nil && d.Delta {
+			d.Answer.Void()
+		}
+		if !d.Answer.Voided() {
+			kept = append(kept, d)
+		}
+	}
+	res.Docs = kept
 	return res, err
 }

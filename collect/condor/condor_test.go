@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,7 +79,7 @@ func condorCalls(t *testing.T, dir string) [][]string {
 	return calls
 }
 
-// condorEnv is an Env at serverTime+100 whose log is returned.
+// condorEnv is an collect.Env at serverTime+100 whose log is returned.
 func condorEnv(now int64) (*collect.Env, *bytes.Buffer) {
 	var log bytes.Buffer
 	return &collect.Env{
@@ -169,10 +171,13 @@ func TestCondorCollect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := append(append(fixtureJobs[:len(fixtureJobs):len(fixtureJobs)],
-		// Running (2) only: 101.1, 102.0 and 113.0; held 105.0 keeps its
-		// CpusProvisioned, and counts nothing.
-		queue("all", 2, 3, 1, 4+1+2, 8192+2048+4000)), history1...)
+	want := append(append(fixtureJobs[:len(fixtureJobs):len(fixtureJobs)], history1...),
+		// Counted from the listing as condor_q -totals counts: idle 101.0;
+		// running 101.1, 102.0, 113.0 and 106.0 (transferring output);
+		// held 105.0. Allocated: what condor_q -run lists, JobStatus 2, 6
+		// and 7 (107.0 suspended); held 105.0 and removed 103.0 keep their
+		// CpusProvisioned, and count nothing.
+		queue("all", 1, 4, 1, 4+1+2+1+1, 8192+2048+4000+1000+1000))
 	equalLines(t, lines(t, res.Docs), want)
 	if res.State == nil {
 		t.Fatal("no state returned: the finished jobs would be withheld")
@@ -180,10 +185,10 @@ func TestCondorCollect(t *testing.T) {
 
 	calls := condorCalls(t, dir)
 	wantCalls := [][]string{
-		{"-allusers", "-json", "-attributes", jobAttributes},
-		{"-allusers", "-totals", "-json"},
+		// The queue without a constraint needs no -totals round.
+		{"-allusers", "-json", "-attributes", jobAttributes, "-stream-results"},
 		// The first run looks back --condor-history-since (10m) from now.
-		{"-json", "-attributes", historyAttributes, "-constraint", "(JobStatus == 4) && (JobFinishedHookDone >= 1699999500)"},
+		{"-json", "-attributes", historyAttributes, "-since", "JobFinishedHookDone < 1699999500", "-scanlimit", "1000000"},
 	}
 	if !equalCalls(calls, wantCalls) {
 		t.Errorf("calls:\n%q\nwant:\n%q", calls, wantCalls)
@@ -202,89 +207,118 @@ func equalCalls(a, b [][]string) bool {
 	return true
 }
 
+// Owners left out get no documents but are counted; a constrained queue
+// is counted by condor.
 func TestCondorQueuesAndOwners(t *testing.T) {
 	short := `short=Queue == "short" && RequestCpus <= 4 && Cmd =!= "/bin/a:b"`
 	dir := fakeCondor(t, map[string]string{
-		"jobs.out":           condorFixture(t, "q-jobs-global.json"),
-		"totals.out":         condorFixture(t, "q-totals-global.json"),
+		"jobs.out":           condorFixture(t, "q-jobs-dagman.json"),
 		"totals.short.match": `Queue == "short"`,
 		"totals.short.out":   condorFixture(t, "q-totals-short.json"),
-		"alloc.out":          condorFixture(t, "q-jobs-global.json"),
 		"alloc.short.match":  `Queue == "short"`,
 		"alloc.short.out":    condorFixture(t, "q-alloc-short.json"),
-		"status.out":         "schedd01.af.example.org\n",
 	})
 	c := testCondor(dir)
-	c.Global = true
 	c.Queues = []string{"all", short}
-	c.ExcludeOwner = []string{"atlas-coffea", `odd"na\me`}
+	c.ExcludeOwner = []string{"atlas-coffea", `odd"na\me`, ""}
 	env, _ := condorEnv(serverTime + 100)
 	res, err := collecttest.Gather(context.Background(), c, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
-		job("alice", "running", "201.0", 60),
-		job("bob", "idle", "301.0", 0),
-		job("bob", "held", "301.1", 99),
-		// Two schedds' summaries, summed; with owners left out of the
-		// listing, the allocation is asked of condor_q.
-		queue("all", 1, 1, 1, 1, 2048),
+		job("carol", "running", "401.0", 1000),
+		// atlas-coffea's 402.0 and 403.0 are counted, not sent. The DAGMan
+		// job (scheduler universe) is not counted as running, as condor_q
+		// -totals keeps it apart; it was provisioned nothing.
+		queue("all", 1, 1, 0, 2, 4096),
 		// "/Expr(...)/" memory counts nothing.
 		queue("short", 1, 1, 0, 5, 8192),
 	}
 	equalLines(t, lines(t, res.Docs), want)
 
-	owners := `Owner =!= "atlas-coffea" && Owner =!= "odd\"na\\me"`
 	wantCalls := [][]string{
-		{"-global", "-allusers", "-json", "-attributes", jobAttributes, "-constraint", owners},
-		{"-global", "-allusers", "-totals", "-json"},
-		{"-global", "-allusers", "-json", "-attributes", "CpusProvisioned,MemoryProvisioned", "-constraint", "(JobStatus == 2)"},
-		{"-global", "-allusers", "-totals", "-json", "-constraint", `Queue == "short" && RequestCpus <= 4 && Cmd =!= "/bin/a:b"`},
-		{"-global", "-allusers", "-json", "-attributes", "CpusProvisioned,MemoryProvisioned", "-constraint", `(JobStatus == 2) && (Queue == "short" && RequestCpus <= 4 && Cmd =!= "/bin/a:b")`},
-		{"-schedd", "-af", "Name"},
-		{"-name", "schedd01.af.example.org", "-json", "-attributes", historyAttributes, "-constraint", "(JobStatus == 4) && (JobFinishedHookDone >= 1699999500) && (" + owners + ")"},
+		{"-allusers", "-json", "-attributes", jobAttributes, "-stream-results"},
+		{"-allusers", "-totals", "-json", "-constraint", `Queue == "short" && RequestCpus <= 4 && Cmd =!= "/bin/a:b"`},
+		{"-allusers", "-json", "-attributes", "CpusProvisioned,MemoryProvisioned", "-constraint", `(JobStatus == 2 || JobStatus == 6 || JobStatus == 7) && (Queue == "short" && RequestCpus <= 4 && Cmd =!= "/bin/a:b")`},
+		{"-json", "-attributes", historyAttributes, "-since", "JobFinishedHookDone < 1699999500", "-scanlimit", "1000000"},
 	}
 	if calls := condorCalls(t, dir); !equalCalls(calls, wantCalls) {
 		t.Errorf("calls:\n%q\nwant:\n%q", calls, wantCalls)
 	}
 }
 
+// Numbers out of any range condor can mean saturate or read as absent:
+// no Runtime or sum wraps negative, and an unknown JobStatus is unknown.
+func TestCondorAbsurdNumbers(t *testing.T) {
+	dir := fakeCondor(t, map[string]string{"jobs.out": condorFixture(t, "q-jobs-absurd.json")})
+	env, _ := condorEnv(serverTime + 100)
+	res, err := collecttest.Gather(context.Background(), testCondor(dir), env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		job("mallory", "running", "501.0", 0),
+		job("mallory", "unknown", "502.0", 0),
+		job("mallory", "suspended", "503.0", 1<<40+1000),
+		job("mallory", "unknown", "504.0", 12),
+		job("mallory", "unknown", "505.0", 0), // 2.0 is not a JobStatus
+		queue("all", 0, 1, 0, 4, 1<<40),
+	}
+	equalLines(t, lines(t, res.Docs), want)
+	for _, d := range res.Docs {
+		for _, f := range d.Fields {
+			if n, ok := f.Value.(int64); ok && n < 0 {
+				t.Errorf("%s: %s is %d", d.Kind(), f.Key, n)
+			}
+		}
+	}
+}
+
 func TestCondorEmptyAndFailedOutput(t *testing.T) {
+	jobs := condorFixture(t, "q-jobs-schedd01.json")
+	badListing := strings.TrimSuffix(jobs, "]\n") + ",\n{\n  \"ClusterId\": 1,\n  \"ProcId\": 0,\n  \"Owner\": alice\n}\n]\n"
 	for _, tt := range []struct {
 		name      string
 		files     map[string]string
 		want      []string
 		wantErr   string // "" for none
-		wantState bool
+		wantMoved bool   // the history checkpoint moved
 	}{
 		{"empty queue: 0 bytes", map[string]string{"jobs.out": ""},
 			[]string{queue("all", 0, 0, 0, 0, 0)}, "", true},
-		{"empty pool under -global", map[string]string{"jobs.out": condorFixture(t, "q-all-empty.txt")},
+		{"empty pool", map[string]string{"jobs.out": condorFixture(t, "q-all-empty.txt")},
 			[]string{queue("all", 0, 0, 0, 0, 0)}, "", true},
-		{"history: lone [ and exit 1", map[string]string{"jobs.out": condorFixture(t, "q-jobs-global.json"), "history.out": "[\n", "history.exit": "1",
+		{"history: lone [ and exit 1", map[string]string{"jobs.out": jobs, "history.out": "[\n", "history.exit": "1",
 			"history.err": "Error: Failed to connect to schedd01.af.example.org\n"},
-			[]string{job("alice", "running", "201.0", 60), job("bob", "idle", "301.0", 0), job("bob", "held", "301.1", 99), queue("all", 0, 0, 0, 1, 2048)},
+			[]string{job("alice", "running", "201.0", 60), queue("all", 0, 1, 0, 1, 2048)},
 			"exit status 1: Error: Failed to connect to schedd01", false},
 		{"history: lone [ and exit 0", map[string]string{"history.out": "[\n"},
 			[]string{queue("all", 0, 0, 0, 0, 0)}, "condor_history: output ends inside an array or an ad (exit status 0)", false},
+		{"history: finished jobs, then exit 1", map[string]string{"history.out": condorFixture(t, "history-1.json"), "history.exit": "1"},
+			// Streamed, then voided: none is sent.
+			[]string{queue("all", 0, 0, 0, 0, 0)}, "finished jobs not sent", false},
 		{"collector down", map[string]string{"jobs.err": condorFixture(t, "no-collector.err"), "jobs.exit": "1",
 			"totals.err": condorFixture(t, "no-collector.err"), "totals.exit": "1", "history.out": condorFixture(t, "history-1.json")},
 			history1, "condor_q: the HTCondor collector cannot be reached", true},
-		{"a schedd does not answer", map[string]string{"jobs.out": condorFixture(t, "q-jobs-global.json"), "jobs.err": condorFixture(t, "failed-fetch.err"), "jobs.exit": "1"},
-			[]string{job("alice", "running", "201.0", 60), job("bob", "idle", "301.0", 0), job("bob", "held", "301.1", 99), queue("all", 0, 0, 0, 0, 0)},
+		// A failed listing sends none of the jobs it printed; the counts
+		// are asked of condor_q -totals instead.
+		{"listing, then exit 1", map[string]string{"jobs.out": jobs, "jobs.exit": "1", "jobs.err": "Error: Failed to fetch ads\n",
+			"totals.out": condorFixture(t, "q-totals.json")},
+			[]string{queue("all", 2, 3, 1, 0, 0)}, "job listing not sent", true},
+		{"a schedd that does not answer, exit status 0", map[string]string{"jobs.out": jobs, "jobs.err": condorFixture(t, "failed-fetch.err")},
+			[]string{queue("all", 0, 0, 0, 0, 0)},
 			"condor_q: schedd schedd02.af.example.org (<192.0.2.12:9618?addrs=192.0.2.12-9618&alias=schedd02.af.example.org>) did not answer", true},
-		{"a schedd does not answer, exit status 0 (-global)", map[string]string{"jobs.out": condorFixture(t, "q-jobs-global.json"), "jobs.err": condorFixture(t, "failed-fetch.err")},
-			[]string{job("alice", "running", "201.0", 60), job("bob", "idle", "301.0", 0), job("bob", "held", "301.1", 99), queue("all", 0, 0, 0, 0, 0)},
-			"condor_q: schedd schedd02.af.example.org (<192.0.2.12:9618?addrs=192.0.2.12-9618&alias=schedd02.af.example.org>) did not answer; the other schedds were counted", true},
 		{"not -json output", map[string]string{"jobs.out": "-- Schedd: schedd01 : <192.0.2.11:9618>\n OWNER BATCH_NAME SUBMITTED\nalice ID: 101 11/14 22:13\n"},
 			[]string{queue("all", 0, 0, 0, 0, 0)}, `unexpected text in condor output (not -json output?): "OWNER BATCH_NAME SUBMITTED"`, true},
-		{"summary with an error code", map[string]string{"totals.out": strings.Replace(condorFixture(t, "q-totals.json"), `"ErrorCode": 0`, `"ErrorCode": 2`, 1)},
+		{"summary with an error code", map[string]string{"jobs.exit": "1", "totals.out": strings.Replace(condorFixture(t, "q-totals.json"), `"ErrorCode": 0`, `"ErrorCode": 2`, 1)},
 			[]string{queue("all", 2, 3, 1, 0, 0)}, "summaries with ErrorCode 2", true},
-		{"an ad that is not JSON", map[string]string{"jobs.out": "[\n{\n  \"ClusterId\": 1,\n  \"ProcId\": 0,\n  \"Owner\": alice\n}\n,\n" + condorFixture(t, "q-jobs-global.json")[2:]},
-			// The listing failed: the allocation is asked of condor_q (alloc.out: none).
-			[]string{job("alice", "running", "201.0", 60), job("bob", "idle", "301.0", 0), job("bob", "held", "301.1", 99), queue("all", 0, 0, 0, 0, 0)},
-			"condor_q: 1 ads were not valid JSON", true},
+		// A bad ad fails the listing, and the error names it.
+		{"an ad that is not JSON", map[string]string{"jobs.out": badListing},
+			[]string{queue("all", 0, 0, 0, 0, 0)},
+			fmt.Sprintf(`ad 2 (at byte %d) is not valid JSON: { "ClusterId": 1, "ProcId": 0, "Owner": alice }`, strings.LastIndex(badListing, "{")), true},
+		{"a ClusterId that is not a job id", map[string]string{"jobs.out": "[\n{\n  \"ClusterId\": -3,\n  \"ProcId\": 0\n}\n]\n"},
+			[]string{queue("all", 0, 0, 0, 0, 0)}, "ad 1 (at byte 2) has a ClusterId that is not a job id", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := fakeCondor(t, tt.files)
@@ -297,18 +331,34 @@ func TestCondorEmptyAndFailedOutput(t *testing.T) {
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Errorf("error %v, want one containing %q", err, tt.wantErr)
 			}
-			if (res.State != nil) != tt.wantState {
-				t.Errorf("state %s, want one: %v", res.State, tt.wantState)
+			if res.State == nil {
+				t.Fatal("no state: the other schedds' checkpoints could not move")
+			}
+			var st condorState
+			if err := json.Unmarshal(res.State, &st); err != nil {
+				t.Fatal(err)
+			}
+			// A first run: the next one reads from this one's scan, or,
+			// when this one could not read, from its own lookback.
+			wantScanned := int64(serverTime + 100)
+			if !tt.wantMoved {
+				wantScanned = serverTime + 100 - 600 + historySlack
+			}
+			if st.Scanned != wantScanned {
+				t.Errorf("state %s: scanned %d, want %d", res.State, st.Scanned, wantScanned)
 			}
 		})
 	}
 }
 
+// A call that hangs is killed at --condor-timeout: its schedd is the
+// error, nothing it printed is sent, and its checkpoint stays.
 func TestCondorTimeoutKillsAHungCall(t *testing.T) {
 	for _, hung := range []string{"jobs", "history"} {
 		t.Run(hung, func(t *testing.T) {
 			dir := fakeCondor(t, map[string]string{
-				"jobs.out":     condorFixture(t, "q-jobs-global.json"),
+				"jobs.out":     condorFixture(t, "q-jobs-schedd01.json"),
+				"history.out":  condorFixture(t, "history-1.json"),
 				hung + ".hang": "",
 			})
 			c := testCondor(dir)
@@ -319,15 +369,18 @@ func TestCondorTimeoutKillsAHungCall(t *testing.T) {
 			if took := time.Since(start); took > 5*time.Second {
 				t.Errorf("took %s: the hung call was not killed at --condor-timeout", took)
 			}
-			if !errors.Is(err, collect.ErrTimeout) || !strings.Contains(err.Error(), "--condor-timeout 300ms reached") {
-				t.Errorf("error %v, want the --condor-timeout", err)
+			if !errors.Is(err, collect.ErrTimeout) || !strings.Contains(err.Error(), "--condor-timeout 300ms reached") || !strings.Contains(err.Error(), "the local schedd") {
+				t.Errorf("error %v, want the --condor-timeout and the schedd", err)
 			}
-			if res.State != nil {
-				t.Errorf("state %s after a timeout: the checkpoint must not move", res.State)
+			var st condorState
+			if err := json.Unmarshal(res.State, &st); err != nil || len(st.Schedds) > 0 || st.Scanned != serverTime+100-600+historySlack {
+				t.Errorf("state %s after a timeout: the checkpoint must not move (%v)", res.State, err)
 			}
-			// What the listing printed before it hung is still reported.
-			if len(res.Docs) < 3 || !strings.Contains(lines(t, res.Docs)[0], `"Id":"201.0"`) {
-				t.Errorf("documents %q", lines(t, res.Docs))
+			for _, l := range lines(t, res.Docs) {
+				// The listing finished before the history hung.
+				if hung == "jobs" && strings.Contains(l, "condorjob") || strings.Contains(l, `"finished"`) {
+					t.Errorf("sent %s from a call that was killed", l)
+				}
 			}
 		})
 	}
@@ -364,29 +417,36 @@ func TestCondorAvailable(t *testing.T) {
 	}
 }
 
-// Settings are checked by Validate, at parse time, not by Collect.
 func TestCondorSettings(t *testing.T) {
-	if err := (Condor{Queues: []string{"all"}, Timeout: time.Second, HistorySince: time.Minute}).Validate(); err != nil {
+	ok := Condor{Queues: []string{"all"}, HistorySince: time.Minute, Timeout: time.Second, Parallel: 8}
+	if err := ok.Validate(); err != nil {
 		t.Errorf("valid settings: %v", err)
 	}
+	with := func(f func(*Condor)) Condor { c := ok; f(&c); return c }
 	for _, tt := range []struct {
 		name    string
 		c       Condor
 		wantErr string
 	}{
-		{"queue without a name", Condor{Queues: []string{`=Queue == "x"`}}, "the queue needs a name"},
-		{"queue twice", Condor{Queues: []string{"a", "a=x"}}, `queue "a" is given twice`},
-		{"control character", Condor{Queues: []string{"a=x\ny"}}, `control characters are not allowed`},
-		{"empty owner", Condor{ExcludeOwner: []string{""}}, "--condor-exclude-owner"},
-		{"no timeout", Condor{HistorySince: time.Minute}, "--condor-timeout must be positive"},
-		{"no lookback", Condor{Timeout: time.Second}, "--condor-history-since must be positive"},
+		{"queue without a name", with(func(c *Condor) { c.Queues = []string{`=Queue == "x"`} }), "the queue needs a name"},
+		{"queue twice", with(func(c *Condor) { c.Queues = []string{"a", "a=x"} }), `queue "a" is given twice`},
+		{"control character", with(func(c *Condor) { c.Queues = []string{"a=x\ny"} }), `control characters are not allowed`},
+		{"owner with a newline", with(func(c *Condor) { c.ExcludeOwner = []string{"a\nb"} }), "--condor-exclude-owner"},
+		{"owner with spaces", with(func(c *Condor) { c.ExcludeOwner = []string{" a"} }), "--condor-exclude-owner"},
+		{"no timeout", with(func(c *Condor) { c.Timeout = 0 }), "--condor-timeout must be positive"},
+		{"no lookback", with(func(c *Condor) { c.HistorySince = 0 }), "--condor-history-since must be positive"},
+		{"too parallel", with(func(c *Condor) { c.Parallel = 1000 }), "--condor-parallel must be between 1 and 64"},
+		{"negative scan limit", with(func(c *Condor) { c.HistoryScanLimit = -1 }), "--condor-history-scan-limit"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.c.Validate()
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			// Checked at parse time (kong calls Validate), not by Collect.
+			if err := tt.c.Validate(); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Validate: %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+	if err := with(func(c *Condor) { c.ExcludeOwner = []string{""} }).Validate(); err != nil {
+		t.Errorf("an empty --condor-exclude-owner keeps every owner: %v", err)
 	}
 }
 
@@ -461,7 +521,7 @@ func TestAdScanner(t *testing.T) {
 
 func TestAdScannerBoundsAnAd(t *testing.T) {
 	s := newAdScanner(strings.NewReader(`{"A": "` + strings.Repeat("x", maxAdBytes) + `"}`))
-	if _, err := s.next(); err == nil || !strings.Contains(err.Error(), "an ad longer than") {
+	if _, err := s.next(); err == nil || !strings.Contains(err.Error(), "ad 1 (at byte 0) is longer than 1048576 bytes") {
 		t.Errorf("error %v", err)
 	}
 }
@@ -480,7 +540,6 @@ func TestJobRuntimeAndState(t *testing.T) {
 		{"running: no ServerTime", condorAd{status: 2, shadowBday: serverTime}, 100},
 		{"running: start after the reply (clock skew)", condorAd{status: 2, wallClock: 5, shadowBday: serverTime + 10, serverTime: serverTime}, 5},
 		{"suspended", condorAd{status: 7, shadowBday: serverTime - 1, serverTime: serverTime}, 1},
-		{"negative wall clock", condorAd{status: 4, wallClock: -3}, 0},
 	} {
 		if got := jobRuntime(&tt.ad, now); got != tt.want {
 			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
@@ -500,16 +559,25 @@ func TestCondorNumber(t *testing.T) {
 		ok   bool
 	}{
 		{"0", 0, true}, {"42", 42, true}, {"-7", -7, true}, {"37327.0", 37327, true}, {"2.9", 2, true},
-		{"-2.9", -2, true}, {"1e3", 1000, true}, {"1.5E2", 150, true}, {"9223372036854775807", 0, false},
-		{"4611686018427387904", 4611686018427387904, true}, {"46116860184273879040", 0, false}, {"123456789012", 123456789012, true},
-		{"null", 0, false}, {`"\/Expr(RequestMemory)\/"`, 0, false}, {`"12"`, 0, false}, {"true", 0, false}, {"", 0, false},
+		{"-2.9", -2, true}, {"1e3", 1000, true}, {"1.5E2", 150, true}, {"123456789012", 123456789012, true},
+		// Saturated, never wrapped.
+		{"9223372036854775807", math.MaxInt64, true}, {"9223372036854775808", math.MaxInt64, true},
+		{"46116860184273879040", math.MaxInt64, true}, {"-99999999999999999999", math.MinInt64, true}, {"-9223372036854775808", math.MinInt64, true},
+		{"1e300", math.MaxInt64, true}, {"-1e300", math.MinInt64, true},
+		{"null", 0, false}, {`"\/Expr(RequestMemory)\/"`, 0, false}, {`"12"`, 0, false}, {"true", 0, false},
 	} {
 		got, ok := number([]byte(tt.raw))
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("number(%s) = %d, %v; want %d, %v", tt.raw, got, ok, tt.want, tt.ok)
 		}
 	}
-	if s := stringValue([]byte(`"a\"b\u00e9"`)); s != `a"bé` {
-		t.Errorf("stringValue with escapes: %q", s)
+	for raw, want := range map[string]int64{"5": 5, "0": 0, "37327.9": 37327, "-1": 0, "1099511627776": 1 << 40, "1099511627777": 0,
+		"9223372036854775807": 0, "1e300": 0, "null": 0, `"\/Expr(x)\/"`: 0} {
+		if got := quantity([]byte(raw)); got != want {
+			t.Errorf("quantity(%s) = %d, want %d", raw, got, want)
+		}
+	}
+	if satAdd(math.MaxInt64-1, 5) != math.MaxInt64 || satAdd(2, 3) != 5 {
+		t.Error("satAdd wraps")
 	}
 }

@@ -47,8 +47,8 @@ func historyOut(recs ...hrec) string {
 }
 
 // historyRun runs the collector at now on a history and returns the
-// finished-job ids it sent, its state, the history constraint it asked,
-// and its log.
+// finished-job ids it sent, its state, the -since expression it asked
+// condor_history to stop at, and its log.
 func historyRun(t *testing.T, now int64, prev json.RawMessage, history string) (ids []string, state json.RawMessage, constraint, log string) {
 	t.Helper()
 	dir := fakeCondor(t, map[string]string{"history.out": history})
@@ -68,8 +68,17 @@ func historyRun(t *testing.T, now int64, prev json.RawMessage, history string) (
 		ids = append(ids, id.(string))
 	}
 	calls := condorCalls(t, dir)
-	last := calls[len(calls)-1]
-	return ids, res.State, last[len(last)-1], logBuf.String()
+	return ids, res.State, sinceOf(calls[len(calls)-1]), logBuf.String()
+}
+
+// sinceOf is the -since argument of a condor_history call.
+func sinceOf(call []string) string {
+	for i, a := range call {
+		if a == "-since" && i+1 < len(call) {
+			return call[i+1]
+		}
+	}
+	return ""
 }
 
 func wantIDs(t *testing.T, step string, got []string, want ...string) {
@@ -93,7 +102,7 @@ func TestCondorHistoryAcrossRuns(t *testing.T) {
 	}
 	ids, state, constraint, _ := historyRun(t, T+100, nil, historyOut(old...))
 	wantIDs(t, "first run", ids, "90.0", "91.0")
-	if constraint != "(JobStatus == 4) && (JobFinishedHookDone >= 1699999500)" {
+	if constraint != "JobFinishedHookDone < 1699999500" {
 		t.Errorf("first run asked %q", constraint)
 	}
 
@@ -105,7 +114,7 @@ func TestCondorHistoryAcrossRuns(t *testing.T) {
 	ids, state, constraint, _ = historyRun(t, T+3600, state, historyOut(late...))
 	wantIDs(t, "late run", ids, "93.0", "92.0")
 	// From the oldest checkpoint (schedd02's), less a minute of slack.
-	if want := fmt.Sprintf("(JobStatus == 4) && (JobFinishedHookDone >= %d)", T-120-historySlack); constraint != want {
+	if want := fmt.Sprintf("JobFinishedHookDone < %d", T-120-historySlack); constraint != want {
 		t.Errorf("late run asked %q, want %q", constraint, want)
 	}
 
@@ -161,7 +170,7 @@ func TestCondorHistoryRotatedCheckpoint(t *testing.T) {
 	history := historyOut(hrec{"schedd01", 70, "alice", T - 100, 0}, hrec{"schedd01", 69, "alice", T - 4500, 0})
 	ids, state, constraint, log := historyRun(t, T, prev, history)
 	wantIDs(t, "rotated", ids, "70.0", "69.0")
-	if want := fmt.Sprintf("(JobStatus == 4) && (JobFinishedHookDone >= %d)", T-5000-historySlack); constraint != want {
+	if want := fmt.Sprintf("JobFinishedHookDone < %d", T-5000-historySlack); constraint != want {
 		t.Errorf("asked %q, want %q", constraint, want)
 	}
 	for _, s := range []string{"schedd01", "schedd02"} {
@@ -181,7 +190,7 @@ func TestCondorHistoryRotatedCheckpoint(t *testing.T) {
 	// that finished since is sent, nothing older is looked for.
 	ids, _, constraint, _ = historyRun(t, T+300, state, historyOut(hrec{"schedd02", 71, "bob", T + 200, 0}, hrec{"schedd01", 70, "alice", T - 100, 0}))
 	wantIDs(t, "after the rotation", ids, "71.0")
-	if want := fmt.Sprintf("(JobStatus == 4) && (JobFinishedHookDone >= %d)", T-100-historySlack); constraint != want {
+	if want := fmt.Sprintf("JobFinishedHookDone < %d", T-100-historySlack); constraint != want {
 		t.Errorf("asked %q, want %q", constraint, want)
 	}
 }
@@ -201,7 +210,7 @@ func TestCondorHistoryUntrustedState(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ids, state, constraint, log := historyRun(t, T, json.RawMessage(tt.prev), historyOut(hrec{"schedd01", 1, "alice", T - 10, 0}))
 			wantIDs(t, tt.name, ids, "1.0")
-			if want := fmt.Sprintf("(JobStatus == 4) && (JobFinishedHookDone >= %d)", tt.wantBound); constraint != want {
+			if want := fmt.Sprintf("JobFinishedHookDone < %d", tt.wantBound); constraint != want {
 				t.Errorf("asked %q, want %q", constraint, want)
 			}
 			if !strings.Contains(log, tt.wantLog) {
@@ -243,59 +252,60 @@ func TestCondorHistoryFixtureIsNewestFirst(t *testing.T) {
 	}
 }
 
-// Under --condor-global each schedd's history is asked by name (there is
-// no condor_history -global), each with its own checkpoint; a schedd whose
-// history fails moves no checkpoint, so the next run sends its jobs and
-// the others' again, none lost.
-func TestCondorHistoryGlobal(t *testing.T) {
-	t.Parallel()
+// A scan that reaches -scanlimit before the checkpoint says so; owners
+// left out and records stamped far ahead of the clock are not sent, and
+// neither moves anything wrongly.
+func TestCondorHistoryLimitsAndOwners(t *testing.T) {
 	const T = serverTime
-	files := map[string]string{
-		"status.out":                          "schedd01.af.example.org\nschedd02.af.example.org\n",
-		"history@schedd01.af.example.org.out": historyOut(hrec{"schedd01", 10, "alice", T - 30, 0}),
-		"history@schedd02.af.example.org.out": historyOut(hrec{"schedd02", 20, "bob", T - 20, 0}),
+	recs := []hrec{
+		{"schedd01", 5, "alice", T + 3*86400, 0}, // a schedd clock days ahead
+		{"schedd01", 4, "atlas-coffea", T - 5, 0},
+		{"schedd01", 3, "alice", T - 10, 0},
+		{"schedd01", 2, "bob", T - 20, 3}, // removed: printed, as every record scanned is
 	}
-	dir := fakeCondor(t, files)
+	dir := fakeCondor(t, map[string]string{"history.out": historyOut(recs...)})
+	env, log := condorEnv(T)
 	c := testCondor(dir)
-	c.Global = true
-	env, _ := condorEnv(T + 100)
+	c.ExcludeOwner = []string{"atlas-coffea"}
+	c.HistoryScanLimit = 4
 	res, err := collecttest.Gather(context.Background(), c, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, d := range res.Docs {
-		if d.Delta {
-			id, _ := d.Fields.Get("Id")
-			ids = append(ids, id.(string))
+	equalLines(t, lines(t, res.Docs), []string{job("alice", "finished", "3.0", 3), queue("all", 0, 0, 0, 0, 0)})
+	for _, want := range []string{"stopped at --condor-history-scan-limit", "more than a day ahead"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q: %s", want, log)
 		}
 	}
-	wantIDs(t, "first run", ids, "10.0", "20.0")
+	calls := condorCalls(t, dir)
+	if last := calls[len(calls)-1]; !strings.Contains(strings.Join(last, " "), "-scanlimit 4") {
+		t.Errorf("history asked %q", last)
+	}
+	// The owner left out moved the checkpoint: it is not looked at again.
 	var st condorState
-	if err := json.Unmarshal(res.State, &st); err != nil || st.Schedds["schedd01.af.example.org"] == nil || st.Schedds["schedd02.af.example.org"] == nil {
-		t.Errorf("state %s: a checkpoint per schedd wanted (%v)", res.State, err)
+	if err := json.Unmarshal(res.State, &st); err != nil || st.Schedds["schedd01.af.example.org"].Done != T-5 {
+		t.Errorf("state %s (%v)", res.State, err)
 	}
-	var named []string
-	for _, call := range condorCalls(t, dir) {
-		if len(call) > 1 && call[0] == "-name" {
-			named = append(named, call[1])
+}
+
+// 200,000 finished jobs in one run: the checkpoint remembers only the
+// jobs within historySlack of the newest, not every job shipped.
+func TestCondorHistoryRecentIsBounded(t *testing.T) {
+	cp := &historyCheckpoint{Recent: map[string]int64{}}
+	const n, perSecond = 200000, 100
+	for i := range n {
+		if !cp.add(fmt.Sprintf("s#%d.0#1", i), serverTime-int64(i/perSecond)) {
+			t.Fatalf("job %d seen twice", i)
 		}
 	}
-	if strings.Join(named, " ") != "schedd01.af.example.org schedd02.af.example.org" {
-		t.Errorf("condor_history asked of %q", named)
+	if cp.add("s#7.0#1", serverTime) {
+		t.Error("a job within the slack shipped twice")
 	}
-
-	// schedd02 fails this time: no checkpoint moves, and nothing of this
-	// step goes out (its documents are deltas without a state).
-	os.WriteFile(filepath.Join(dir, "history@schedd02.af.example.org.exit"), []byte("1"), 0o644)
-	os.WriteFile(filepath.Join(dir, "history@schedd01.af.example.org.out"), []byte(historyOut(hrec{"schedd01", 11, "alice", T + 50, 0}, hrec{"schedd01", 10, "alice", T - 30, 0})), 0o644)
-	res2, err := collecttest.Gather(context.Background(), c, env, res.State)
-	if err == nil || !strings.Contains(err.Error(), "finished jobs") || res2.State != nil {
-		t.Errorf("a failing schedd: error %v, state %s", err, res2.State)
+	if len(cp.Recent) > 3*historySlack*perSecond {
+		t.Errorf("%d jobs remembered, want about %d", len(cp.Recent), historySlack*perSecond)
 	}
-	// A pool with no schedd to ask is an error that says why.
-	os.WriteFile(filepath.Join(dir, "status.out"), nil, 0o644)
-	if _, err := collecttest.Gather(context.Background(), c, env, res.State); err == nil || !strings.Contains(err.Error(), "lists no schedd") {
-		t.Errorf("no schedd: %v", err)
+	if cp.Done != serverTime || cp.Newest != "s#0.0#1" {
+		t.Errorf("done %d newest %s", cp.Done, cp.Newest)
 	}
 }

@@ -3,214 +3,22 @@ package condor
 import (
 	"bytes"
 	"errors"
-	"fmt"
-	"io"
-	"strconv"
 
 	"github.com/tidwall/gjson"
 )
 
-// condor_q -json and condor_history -json print a "[" line, each ad as a
-// pretty-printed object, "," lines between ads and a "]" line; condor_q
-// prints nothing at all for an empty queue, and `All queues are empty`
-// under -global. adScanner cuts such a stream into ads without holding
-// more than one ad, so a pool of any size is read in constant memory. It
-// also reads line-delimited ads (-jsonl) and several arrays in a row.
-
-// maxAdBytes bounds one ad: a full job ad is about 8 KB, ours are
-// projected with -attributes. A larger one is not condor's output.
-const maxAdBytes = 1 << 20
-
-// errTruncated is output that ends inside an ad or an array: a failed
-// query (condor_history leaves a lone "[" when a remote query fails).
-var errTruncated = errors.New("output ends inside an array or an ad")
-
-type adScanner struct {
-	r     io.Reader
-	buf   []byte
-	start int
-	end   int
-	eof   bool
-
-	ad     []byte // the ad being assembled, reused
-	depth  int    // nesting inside the current ad; 0: between ads
-	inStr  bool
-	esc    bool
-	arrays int    // "[" open between ads
-	line   []byte // text between ads, up to its newline
-	inText bool
-}
-
-func newAdScanner(r io.Reader) *adScanner {
-	return &adScanner{r: r, buf: make([]byte, 256<<10)}
-}
-
-// next returns the next ad's bytes, valid until the following call, or
-// io.EOF after the last one. At the end of a stream that stops inside an
-// ad or an array it returns errTruncated.
-func (s *adScanner) next() ([]byte, error) {
-	for {
-		if s.start == s.end {
-			if s.eof {
-				return nil, s.finish()
-			}
-			n, err := s.r.Read(s.buf)
-			s.start, s.end = 0, n
-			if err == io.EOF {
-				s.eof = true
-			} else if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		chunk := s.buf[s.start:s.end]
-		if s.depth == 0 {
-			i, err := s.between(chunk)
-			s.start += i
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		i, done := s.inside(chunk)
-		if len(s.ad)+i > maxAdBytes {
-			return nil, fmt.Errorf("an ad longer than %d bytes: not condor's output", maxAdBytes)
-		}
-		s.ad = append(s.ad, chunk[:i]...)
-		s.start += i
-		if done {
-			return s.ad, nil
-		}
-	}
-}
-
-// between consumes the separators and text between ads, up to and
-// including the "{" that opens the next ad. It returns how many bytes of
-// chunk it used.
-func (s *adScanner) between(chunk []byte) (int, error) {
-	for i, c := range chunk {
-		if s.inText {
-			if c != '\n' {
-				if len(s.line) < 200 {
-					s.line = append(s.line, c)
-				}
-				continue
-			}
-			if err := s.textLine(); err != nil {
-				return i + 1, err
-			}
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\r', '\n', ',':
-		case '[':
-			s.arrays++
-		case ']':
-			if s.arrays == 0 {
-				return i + 1, errors.New(`unexpected "]" in condor output`)
-			}
-			s.arrays--
-		case '{':
-			s.depth, s.inStr, s.esc = 1, false, false
-			s.ad = append(s.ad[:0], '{')
-			return i + 1, nil
-		default:
-			s.inText = true
-			s.line = append(s.line[:0], c)
-		}
-	}
-	return len(chunk), nil
-}
-
-// textLine judges a line of text between ads: condor_q's empty-pool
-// message and -global's schedd banners are expected, anything else means
-// the program did not print what afmc asked for.
-func (s *adScanner) textLine() error {
-	s.inText = false
-	l := bytes.TrimSpace(s.line)
-	switch {
-	case len(l) == 0, bytes.Equal(l, []byte("All queues are empty")), bytes.HasPrefix(l, []byte("-- ")):
-		return nil
-	}
-	return fmt.Errorf("unexpected text in condor output (not -json output?): %q", l)
-}
-
-// inside scans chunk within an ad; it returns how many bytes belong to the
-// ad and whether the ad closed.
-func (s *adScanner) inside(chunk []byte) (int, bool) {
-	for i := 0; i < len(chunk); i++ {
-		c := chunk[i]
-		if s.inStr {
-			if s.esc { // this byte is escaped
-				s.esc = false
-				continue
-			}
-			j := plainEnd(chunk[i:])
-			if j < 0 {
-				return len(chunk), false
-			}
-			i += j
-			if chunk[i] == '\\' {
-				s.esc = true
-			} else {
-				s.inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			s.inStr = true
-		case '{', '[':
-			s.depth++
-		case '}', ']':
-			s.depth--
-			if s.depth == 0 {
-				return i + 1, true
-			}
-		}
-	}
-	return len(chunk), false
-}
-
-// plainEnd is the index of the first quote or backslash in b, or -1: it
-// skips a string's plain bytes with two fast searches instead of a
-// two-byte set search.
-func plainEnd(b []byte) int {
-	q := bytes.IndexByte(b, '"')
-	if q < 0 {
-		q = len(b)
-	}
-	if e := bytes.IndexByte(b[:q], '\\'); e >= 0 {
-		return e
-	}
-	if q == len(b) {
-		return -1
-	}
-	return q
-}
-
-func (s *adScanner) finish() error {
-	if s.inText {
-		if err := s.textLine(); err != nil {
-			return err
-		}
-	}
-	if s.depth > 0 || s.arrays > 0 {
-		return errTruncated
-	}
-	return io.EOF
-}
-
 // condorAd holds the attributes afmc reads from one job or summary ad.
-// Numbers that are absent, null, or an unevaluated "/Expr(...)/" string
-// read as 0 (status 0 is unknown).
+// Numbers are range-checked as they are read: integers saturate instead
+// of wrapping, and times and counts outside what condor can mean read as
+// absent (0), as do null and an unevaluated "/Expr(...)/" string.
 type condorAd struct {
 	owner       string
 	globalJobID string
 	myType      string
 	cluster     int64
 	proc        int64
-	status      int64
+	status      int64 // -1: absent or not a JobStatus code
+	universe    int64
 	wallClock   int64 // RemoteWallClockTime: previous runs
 	shadowBday  int64
 	startDate   int64 // JobCurrentStartDate
@@ -224,123 +32,46 @@ type condorAd struct {
 	errorCode   int64
 	hasCluster  bool
 	hasProc     bool
+	badID       string // the attribute, when ClusterId or ProcId is not a job id
 }
 
-// parseAd reads ad into a (reset first). ClassAd attribute names are case
-// insensitive, and condor keeps the case each was stored with, so keys are
-// compared lower-cased. strs interns strings (owners repeat across a pool).
-//
-// A full job ad has some 30 attributes of which afmc reads a few: the ad's
-// top level is walked once, every value's extent checked, and only the
-// values afmc reads are decoded. At 200,000 jobs every copy and every
-// general-purpose decode shows, so the walk works on the bytes as read,
-// numbers are read in place, and only a string with escapes goes through
-// gjson.
+var (
+	errNotJSON = errors.New("is not valid JSON")
+	errNotAd   = errors.New("is not a JSON object")
+)
+
+// parseAd reads ad into a (reset first). The ad must be valid JSON, as
+// gjson's validator judges it (the scanner bounded its depth first), and
+// an object. Its top level is then walked in place: a valid document needs
+// no grammar checks, so the walk only finds where each value ends, and
+// reads the few afmc uses (a string with escapes through gjson). At
+// 200,000 jobs a general decoder's copies and float parses show.
+// ClassAd attribute names are case insensitive, and condor keeps the case
+// each was stored with, so keys are compared ignoring case. strs interns
+// strings (owners repeat across a pool).
 func parseAd(ad []byte, a *condorAd, strs map[string]string) error {
-	*a = condorAd{}
-	var kb [40]byte
-	return eachAttr(ad, func(key, raw []byte) {
-		if len(key) > len(kb) {
-			return // not an attribute afmc reads
-		}
-		lk := kb[:len(key)]
-		for i, c := range key {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			lk[i] = c
-		}
-		switch string(lk) {
-		case "owner":
-			a.owner = intern(strs, raw)
-		case "globaljobid":
-			a.globalJobID = stringValue(raw)
-		case "mytype":
-			a.myType = intern(strs, raw)
-		case "clusterid":
-			a.cluster, a.hasCluster = number(raw)
-		case "procid":
-			a.proc, a.hasProc = number(raw)
-		case "jobstatus":
-			a.status, _ = number(raw)
-		case "remotewallclocktime":
-			a.wallClock, _ = number(raw)
-		case "shadowbday":
-			a.shadowBday, _ = number(raw)
-		case "jobcurrentstartdate":
-			a.startDate, _ = number(raw)
-		case "servertime":
-			a.serverTime, _ = number(raw)
-		case "jobfinishedhookdone":
-			a.hookDone, _ = number(raw)
-		case "cpusprovisioned":
-			a.cpus, _ = number(raw)
-		case "memoryprovisioned":
-			a.memory, _ = number(raw)
-		case "idle":
-			a.idle, _ = number(raw)
-		case "running":
-			a.running, _ = number(raw)
-		case "held":
-			a.held, _ = number(raw)
-		case "errorcode":
-			a.errorCode, _ = number(raw)
-		}
-	})
-}
-
-var errBadAd = errors.New("an ad is not valid JSON")
-
-// eachAttr calls fn with each top-level key of a JSON object and the raw
-// text of its value, checking the object's grammar on the way: keys are
-// strings, values are strings, numbers, literals, or balanced objects and
-// arrays.
-func eachAttr(js []byte, fn func(key, raw []byte)) error {
-	i := skipSpace(js, 0)
-	if i >= len(js) || js[i] != '{' {
-		return errBadAd
+	*a = condorAd{status: -1}
+	if !gjson.ValidBytes(ad) {
+		return errNotJSON
 	}
-	i = skipSpace(js, i+1)
-	if i < len(js) && js[i] == '}' {
-		return trailing(js, i+1)
+	i := skipSpace(ad, 0)
+	if ad[i] != '{' {
+		return errNotAd
 	}
-	for {
-		if i >= len(js) || js[i] != '"' {
-			return errBadAd
+	i = skipSpace(ad, i+1)
+	for ad[i] != '}' {
+		end := keyEnd(ad, i)
+		key := ad[i+1 : end-1]
+		i = skipSpace(ad, end) // at the colon
+		i = skipSpace(ad, i+1) // at the value
+		end = valueEnd(ad, i)
+		if name := attrKey(key); name != "" {
+			readAttr(a, name, ad[i:end], strs)
 		}
-		end, ok := keyEnd(js, i)
-		if !ok {
-			return errBadAd
+		i = skipSpace(ad, end)
+		if ad[i] == ',' {
+			i = skipSpace(ad, i+1)
 		}
-		key := js[i+1 : end-1]
-		i = skipSpace(js, end)
-		if i >= len(js) || js[i] != ':' {
-			return errBadAd
-		}
-		i = skipSpace(js, i+1)
-		end, ok = valueEnd(js, i)
-		if !ok {
-			return errBadAd
-		}
-		fn(key, js[i:end])
-		i = skipSpace(js, end)
-		if i >= len(js) {
-			return errBadAd
-		}
-		switch js[i] {
-		case ',':
-			i = skipSpace(js, i+1)
-		case '}':
-			return trailing(js, i+1)
-		default:
-			return errBadAd
-		}
-	}
-}
-
-func trailing(js []byte, i int) error {
-	if skipSpace(js, i) != len(js) {
-		return errBadAd
 	}
 	return nil
 }
@@ -353,148 +84,168 @@ func skipSpace(js []byte, i int) int {
 }
 
 // keyEnd is stringEnd for a key: short, so a plain loop beats searching.
-func keyEnd(js []byte, i int) (int, bool) {
-	for j := i + 1; j < len(js); j++ {
+func keyEnd(js []byte, i int) int {
+	for j := i + 1; ; j++ {
 		switch js[j] {
 		case '"':
-			return j + 1, true
+			return j + 1
 		case '\\':
 			return stringEnd(js, i)
 		}
 	}
-	return 0, false
 }
 
-// stringEnd returns the index after the string starting at js[i] == '"'.
-func stringEnd(js []byte, i int) (int, bool) {
+// stringEnd is the index after the string that starts at js[i], a quote,
+// in valid JSON.
+func stringEnd(js []byte, i int) int {
 	i++
 	for {
 		j := plainEnd(js[i:])
-		if j < 0 {
-			return 0, false
-		}
 		i += j
 		if js[i] == '"' {
-			return i + 1, true
+			return i + 1
 		}
 		i += 2 // a backslash and the byte it escapes
-		if i > len(js) {
-			return 0, false
-		}
 	}
 }
 
-// numberByte marks the bytes a JSON number is made of.
-var numberByte = [256]bool{'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true, '.': true, 'e': true, 'E': true, '+': true, '-': true}
-
-// valueEnd returns the index after the value starting at js[i].
-func valueEnd(js []byte, i int) (int, bool) {
-	if i >= len(js) {
-		return 0, false
-	}
-	switch c := js[i]; {
-	case c == '"':
+// valueEnd is the index after the value that starts at js[i], in valid
+// JSON: nested values are skipped by counting brackets outside strings
+// (the scanner bounded their depth, and nothing here recurses).
+func valueEnd(js []byte, i int) int {
+	switch js[i] {
+	case '"':
 		return stringEnd(js, i)
-	case c == '{' || c == '[':
+	case '{', '[':
 		depth := 0
-		for i < len(js) {
+		for {
 			switch js[i] {
 			case '"':
-				end, ok := stringEnd(js, i)
-				if !ok {
-					return 0, false
-				}
-				i = end
+				i = stringEnd(js, i)
 				continue
 			case '{', '[':
 				depth++
 			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1, true
+				if depth--; depth == 0 {
+					return i + 1
 				}
 			}
 			i++
 		}
-		return 0, false
-	case c == '-' || ('0' <= c && c <= '9'):
-		j := i + 1
-		for j < len(js) && numberByte[js[j]] {
-			j++
-		}
-		return j, true
 	}
-	for _, lit := range []string{"true", "false", "null"} {
-		if bytes.HasPrefix(js[i:], []byte(lit)) {
-			return i + len(lit), true
-		}
+	// A number or a literal: up to the next separator.
+	for i < len(js) && !valueStop[js[i]] {
+		i++
 	}
-	return 0, false
+	return i
 }
 
-// number reads an integer or a real (truncated toward zero). Anything
-// else, such as null or an unevaluated "/Expr(...)/" string, is not a
-// number.
-func number(raw []byte) (int64, bool) {
-	if len(raw) == 0 || !(raw[0] == '-' || '0' <= raw[0] && raw[0] <= '9') {
-		return 0, false
-	}
-	neg := raw[0] == '-'
-	digits := raw
-	if neg {
-		digits = raw[1:]
-	}
-	var n int64
-	for i, c := range digits {
-		if c < '0' || c > '9' {
-			if i == 0 {
-				return 0, false
-			}
-			if c == '.' && allDigits(digits[i+1:]) {
-				break // a real such as 37327.0: its whole part
-			}
-			return realNumber(raw) // an exponent: rare, read it whole
-		}
-		if n > (1<<62)/10 {
-			return realNumber(raw)
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
+// valueStop marks the bytes that end a number or a literal.
+var valueStop = [256]bool{',': true, '}': true, ']': true, ' ': true, '\n': true, '\t': true, '\r': true}
 
-func allDigits(b []byte) bool {
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
+// attrNames are the attributes afmc reads, in the case condor stores them
+// with.
+var attrNames = [...]string{"Owner", "GlobalJobId", "MyType", "ClusterId", "ProcId", "JobStatus", "JobUniverse",
+	"RemoteWallClockTime", "ShadowBday", "JobCurrentStartDate", "ServerTime", "JobFinishedHookDone",
+	"CpusProvisioned", "MemoryProvisioned", "Idle", "Running", "Held", "ErrorCode"}
+
+// attrKey maps a key, its raw JSON string content, to the canonical name
+// of an attribute afmc reads, or "". Attribute names have no escapes; a
+// key with one is decoded first.
+func attrKey(raw []byte) string {
+	if len(raw) < 4 || len(raw) > 20 {
+		if bytes.IndexByte(raw, '\\') < 0 {
+			return ""
 		}
 	}
-	return true
+	switch string(raw) { // the case condor stores them with: no allocation
+	case "Owner":
+		return "Owner"
+	case "ClusterId":
+		return "ClusterId"
+	case "ProcId":
+		return "ProcId"
+	case "JobStatus":
+		return "JobStatus"
+	case "JobUniverse":
+		return "JobUniverse"
+	case "RemoteWallClockTime":
+		return "RemoteWallClockTime"
+	case "ShadowBday":
+		return "ShadowBday"
+	case "ServerTime":
+		return "ServerTime"
+	case "CpusProvisioned":
+		return "CpusProvisioned"
+	case "MemoryProvisioned":
+		return "MemoryProvisioned"
+	}
+	k := raw
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		k = []byte(gjson.ParseBytes(append(append([]byte{'"'}, raw...), '"')).Str)
+	}
+	for _, name := range attrNames {
+		if len(name) == len(k) && (string(k) == name || bytes.EqualFold(k, []byte(name))) {
+			return name
+		}
+	}
+	return ""
 }
 
-// realNumber reads a number with an exponent, or one too large for the
-// fast path, through gjson.
-func realNumber(raw []byte) (int64, bool) {
-	v := gjson.ParseBytes(raw)
-	if v.Type != gjson.Number {
-		return 0, false
+// readAttr reads the raw value of attribute name into a.
+func readAttr(a *condorAd, name string, raw []byte, strs map[string]string) {
+	switch name {
+	case "Owner":
+		a.owner = intern(strs, raw)
+	case "GlobalJobId":
+		if raw[0] == '"' {
+			a.globalJobID = stringValue(raw)
+		}
+	case "MyType":
+		a.myType = intern(strs, raw)
+	case "ClusterId":
+		a.cluster, a.hasCluster = jobIDNumber(raw)
+		if !a.hasCluster && raw[0] != 'n' { // null is an absent id
+			a.badID = name
+		}
+	case "ProcId":
+		a.proc, a.hasProc = jobIDNumber(raw)
+		if !a.hasProc && raw[0] != 'n' {
+			a.badID = name
+		}
+	case "JobStatus":
+		if n, ok := exactInt(raw); ok && n >= 0 && n < int64(len(jobStates)) {
+			a.status = n
+		}
+	case "JobUniverse":
+		a.universe, _ = exactInt(raw)
+	case "RemoteWallClockTime":
+		a.wallClock = quantity(raw)
+	case "ShadowBday":
+		a.shadowBday = quantity(raw)
+	case "JobCurrentStartDate":
+		a.startDate = quantity(raw)
+	case "ServerTime":
+		a.serverTime = quantity(raw)
+	case "JobFinishedHookDone":
+		a.hookDone = quantity(raw)
+	case "CpusProvisioned":
+		a.cpus = quantity(raw)
+	case "MemoryProvisioned":
+		a.memory = quantity(raw)
+	case "Idle":
+		a.idle = quantity(raw)
+	case "Running":
+		a.running = quantity(raw)
+	case "Held":
+		a.held = quantity(raw)
+	case "ErrorCode":
+		a.errorCode, _ = exactInt(raw)
 	}
-	f := v.Num
-	if f != f || f > 1<<62 || f < -(1<<62) {
-		return 0, false
-	}
-	return int64(f), true
 }
 
-// stringValue decodes a JSON string; anything else is "". A string
-// without escapes is its bytes.
+// stringValue decodes a JSON string; a string without escapes is its bytes.
 func stringValue(raw []byte) string {
-	if len(raw) < 2 || raw[0] != '"' {
-		return ""
-	}
 	inner := raw[1 : len(raw)-1]
 	if bytes.IndexByte(inner, '\\') < 0 {
 		return string(inner)
@@ -502,9 +253,10 @@ func stringValue(raw []byte) string {
 	return gjson.ParseBytes(raw).Str
 }
 
-// intern returns a string value, shared with earlier ads that had it.
+// intern returns a string value, shared with earlier ads that had it; a
+// value that is not a string is "".
 func intern(strs map[string]string, raw []byte) string {
-	if len(raw) < 2 || raw[0] != '"' {
+	if raw[0] != '"' {
 		return ""
 	}
 	inner := raw[1 : len(raw)-1]
@@ -513,66 +265,7 @@ func intern(strs map[string]string, raw []byte) string {
 	}
 	s := stringValue(raw)
 	if len(strs) < 100000 {
-		strs[s] = s
+		strs[string(inner)] = s
 	}
 	return s
-}
-
-// jobStates names JobStatus codes; the documents call 4 "finished", as
-// the dashboards expect.
-var jobStates = [...]string{
-	0:  "unexpanded", // unused for a decade; the original named it so
-	1:  "idle",
-	2:  "running",
-	3:  "removed",
-	4:  "finished",
-	5:  "held",
-	6:  "transferring_output",
-	7:  "suspended",
-	8:  "failed",
-	9:  "blocked",
-	10: "preparing",
-}
-
-// jobState names a JobStatus; an unknown code is "unknown", never an error.
-func jobState(code int64) string {
-	if code >= 0 && code < int64(len(jobStates)) {
-		return jobStates[code]
-	}
-	return "unknown"
-}
-
-// jobRunning is true for the states in which a job holds a slot and its
-// current run is not yet in RemoteWallClockTime.
-func jobRunning(code int64) bool { return code == 2 || code == 6 || code == 7 }
-
-// jobRuntime is a job's run time in whole seconds, as condor_q shows it:
-// RemoteWallClockTime counts only previous runs, so a running job adds its
-// current run, from ShadowBday (or JobCurrentStartDate) to ServerTime (or
-// now, when the reply has none).
-func jobRuntime(a *condorAd, now int64) int64 {
-	rt := max(a.wallClock, 0)
-	if jobRunning(a.status) {
-		start := a.shadowBday
-		if start <= 0 {
-			start = a.startDate
-		}
-		at := a.serverTime
-		if at <= 0 {
-			at = now
-		}
-		if start > 0 && at > start {
-			rt += at - start
-		}
-	}
-	return rt
-}
-
-// jobID is "ClusterId.ProcId".
-func jobID(a *condorAd) string {
-	var b [48]byte
-	out := strconv.AppendInt(b[:0], a.cluster, 10)
-	out = append(out, '.')
-	out = strconv.AppendInt(out, a.proc, 10)
-	return string(out)
 }

@@ -5,20 +5,28 @@ import (
 	"time"
 )
 
+// maxParallel bounds --condor-parallel: each schedd asked at once is a
+// condor_q process.
+const maxParallel = 64
+
 // Validate checks the settings at parse time: a mistake is a usage error
 // before anything runs, not a failed collector.
 func (c Condor) Validate() error {
 	if _, err := parseQueues(c.Queues); err != nil {
 		return err
 	}
-	if _, err := ownerConstraint(c.ExcludeOwner); err != nil {
+	if _, err := excludedOwners(c.ExcludeOwner); err != nil {
 		return err
 	}
-	if c.Timeout <= 0 {
+	switch {
+	case c.Timeout <= 0:
 		return fmt.Errorf("--condor-timeout must be positive, got %s", c.Timeout)
-	}
-	if c.HistorySince <= 0 {
+	case c.HistorySince <= 0:
 		return fmt.Errorf("--condor-history-since must be positive, got %s", c.HistorySince)
+	case c.Parallel < 0 || c.Parallel > maxParallel:
+		return fmt.Errorf("--condor-parallel must be between 1 and %d, got %d", maxParallel, c.Parallel)
+	case c.HistoryScanLimit < 0:
+		return fmt.Errorf("--condor-history-scan-limit must be positive, got %d", c.HistoryScanLimit)
 	}
 	return nil
 }

@@ -6,7 +6,9 @@ package logstashfake
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -132,11 +134,24 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok"))
 }
 
-// ReadBody reads a request's body, trimmed of surrounding space.
+// ReadBody reads a request's body, trimmed of surrounding space; a body
+// sent with Content-Encoding: gzip is decoded, as Logstash's http input
+// decodes it.
 func ReadBody(r *http.Request) ([]byte, error) {
 	var b bytes.Buffer
 	_, err := b.ReadFrom(r.Body)
-	return bytes.TrimSpace(b.Bytes()), err
+	if err != nil || r.Header.Get("Content-Encoding") != "gzip" {
+		return bytes.TrimSpace(b.Bytes()), err
+	}
+	zr, err := gzip.NewReader(&b)
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	var out bytes.Buffer
+	if _, err := out.ReadFrom(zr); err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return bytes.TrimSpace(out.Bytes()), nil
 }
 
 // WaitClosed waits until every connection to the sink has ended, so no

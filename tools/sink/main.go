@@ -1,12 +1,18 @@
 // Command sink is a loopback endpoint for afmc's delivery benchmarks: it
 // answers every POST with 200 after -delay (the round trip to a far
-// endpoint), counts the documents it got, and prints the count when it is
-// stopped (SIGTERM or SIGINT). It listens on loopback only.
+// endpoint), decodes gzip bodies as Logstash's http input does, and when
+// it is stopped (SIGTERM or SIGINT) prints what it got:
+//
+//	DOCUMENTS REQUESTS BYTES SECONDS
+//
+// BYTES as received (compressed or not), SECONDS from the first request's
+// arrival to the last answer. It listens on loopback only.
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
@@ -15,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -29,16 +36,39 @@ func main() {
 		fmt.Fprintln(os.Stderr, "sink:", err)
 		os.Exit(1)
 	}
-	var docs atomic.Int64
+	var docs, requests, size atomic.Int64
+	var mu sync.Mutex
+	var first, last time.Time
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		mu.Lock()
+		if first.IsZero() {
+			first = start
+		}
+		mu.Unlock()
 		b, _ := io.ReadAll(r.Body)
+		size.Add(int64(len(b)))
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err == nil {
+				b, err = io.ReadAll(zr)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
 		n := int64(1)
 		if bytes.HasPrefix(b, []byte("[")) {
 			n = int64(bytes.Count(b, []byte(`"token":`)))
 		}
 		time.Sleep(*delay)
 		docs.Add(n)
+		requests.Add(1)
 		w.WriteHeader(http.StatusOK)
+		mu.Lock()
+		last = time.Now()
+		mu.Unlock()
 	})}
 	url := "http://" + ln.Addr().String() + "/"
 	if *urlFile != "" {
@@ -52,7 +82,10 @@ func main() {
 	go srv.Serve(ln)
 	<-ctx.Done()
 	srv.Close()
+	mu.Lock()
+	span := last.Sub(first)
+	mu.Unlock()
 	w := bufio.NewWriter(os.Stdout)
-	fmt.Fprintf(w, "%d\n", docs.Load())
+	fmt.Fprintf(w, "%d %d %d %.3f\n", docs.Load(), requests.Load(), size.Load(), span.Seconds())
 	w.Flush()
 }
