@@ -24,7 +24,7 @@ type Condor struct {
 	BinDir           string        `name:"bin-dir" placeholder:"DIR" help:"Directory holding condor_q, condor_history and condor_status (default: found in PATH); for sites that wrap them."`
 	Global           bool          `help:"Query every schedd in the pool (listed by condor_status -schedd), each by name, not only the local one."`
 	Parallel         int           `default:"8" help:"With --condor-global, how many schedds are asked at once."`
-	ExcludeOwner     []string      `name:"exclude-owner" default:"atlas-coffea" placeholder:"USER" help:"Leave out the jobs and finished jobs of this owner, a service account (repeatable; default atlas-coffea, as the original did; the queue counts keep them). An empty value ('') keeps every owner's."`
+	ExcludeOwner     []string      `name:"exclude-owner" default:"atlas-coffea" placeholder:"USER" help:"Leave out the jobs and finished jobs of this owner, a service account (repeatable; default atlas-coffea, as the original did; the queue counts keep them). An empty value (--condor-exclude-owner=) keeps every owner's."`
 	Queues           []string      `name:"queue" sep:"none" default:"all" placeholder:"NAME[=CONSTRAINT]" help:"A condorqueue summary: NAME, or NAME=CONSTRAINT with a ClassAd constraint (repeatable; split at the first =)."`
 	HistorySince     time.Duration `name:"history-since" default:"10m" help:"How far back the first run looks for finished jobs; later runs continue from their checkpoint."`
 	HistoryScanLimit int           `name:"history-scan-limit" default:"1000000" help:"The most history records one condor_history call reads (-scanlimit), a safety net: a run normally reads only those since its checkpoint."`
