@@ -101,7 +101,7 @@ func parsePodList(b []byte, label string) ([]kubePod, string, error) {
 	switch kind := gjson.GetBytes(b, "kind").String(); kind {
 	case "PodList", "List", "PartialObjectMetadataList":
 	default:
-		return nil, "", fmt.Errorf("the answer is not a list of pods (kind %q): %q", kind, kubeExcerpt(b))
+		return nil, "", fmt.Errorf("the answer is not a list of pods (kind %q): %q", kubeExcerpt([]byte(kind)), kubeExcerpt(b))
 	}
 	items := gjson.GetBytes(b, "items")
 	if items.Exists() && !items.IsArray() && items.Type != gjson.Null {
@@ -109,6 +109,10 @@ func parsePodList(b []byte, label string) ([]kubePod, string, error) {
 	}
 	labelPath := "labels." + gjson.Escape(label)
 	var pods []kubePod
+	if !items.IsArray() {
+		// Absent or null: no pods (ForEach would call back once for a null).
+		return nil, gjson.GetBytes(b, "metadata.continue").String(), nil
+	}
 	items.ForEach(func(_, it gjson.Result) bool {
 		md := it.Get("metadata")
 		p := kubePod{
@@ -340,7 +344,7 @@ func kubeStatusError(code int, body []byte) *kubeError {
 	e := &kubeError{Code: code, Reason: http.StatusText(code)}
 	if gjson.ValidBytes(body) && gjson.GetBytes(body, "kind").String() == "Status" {
 		if r := gjson.GetBytes(body, "reason").String(); r != "" {
-			e.Reason = r
+			e.Reason = extcmd.Printable(r) // a server's word, bound for a log
 		}
 		e.Message = extcmd.Printable(gjson.GetBytes(body, "message").String())
 	} else if len(body) > 0 {
