@@ -68,7 +68,14 @@ func loadConfig(path string, named bool) (*configFile, error) {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
+	if isJSONObject(b) {
+		// The JSON of earlier versions, which yaml/v3 does not always read.
+		n, err := jsonConfigNode(b)
+		if err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		doc = *n
+	} else if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	if len(doc.Content) == 0 {
