@@ -66,6 +66,7 @@ func newRedactor(token string) *redactor {
 		url.QueryEscape(token),
 		url.PathEscape(token),
 		html.EscapeString(token),
+		latin1(token), // each byte taken for a character: \u00c3\u00a9 for é, or mojibake
 	}
 	for _, f := range forms {
 		for i := 0; i+fragment <= len(f); i++ {
@@ -73,6 +74,16 @@ func newRedactor(token string) *redactor {
 		}
 	}
 	return r
+}
+
+// latin1 is s with each byte read as the character of that code (ISO
+// 8859-1), as an echo that decodes the body as Latin-1 shows it.
+func latin1(s string) string {
+	r := make([]rune, len(s))
+	for i := range len(s) {
+		r[i] = rune(s[i])
+	}
+	return string(r)
 }
 
 func jsonEscape(s string) string {
