@@ -158,7 +158,7 @@ func checkLogSafe(t *testing.T, msg string, max int) {
 	if len(msg) > max {
 		t.Fatalf("message of %d bytes, more than %d: %.200q", len(msg), max, msg)
 	}
-	if strings.ContainsFunc(msg, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) {
+	if !utf8.ValidString(msg) || strings.ContainsFunc(msg, unicode.IsControl) {
 		t.Fatalf("message holds a control character or invalid UTF-8: %q", msg)
 	}
 }
