@@ -31,22 +31,12 @@ test: tools
 tools:
 	$(GO) install $(NFPM)
 
-# Every fuzz target (func FuzzX in a _test.go file, found afresh each time)
-# for FUZZTIME, one after another: the machine's cores go to one target's
-# workers at a time. Their seeds already run as tests under `make test`. A
-# new input that widens coverage is minimized for FUZZMINIMIZETIME at most
-# (Go's default, 60s, would stall a short run on a large seed); a crasher
-# is written to the package's testdata/fuzz/FuzzX/, to be kept as a seed.
+# Every fuzz target for FUZZTIME, one after another (tools/fuzz/run.sh);
+# their seeds already run as tests under `make test`.
 FUZZTIME         ?= 10s
 FUZZMINIMIZETIME ?= 5s
 fuzz:
-	@set -e; for file in $$(grep -rl --include='*_test.go' --exclude-dir=.git --exclude-dir=testdata '^func Fuzz' . | sort); do \
-	  pkg=$$(dirname $$file); \
-	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
-	    echo "== $$pkg $$target"; \
-	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZMINIMIZETIME=$(FUZZMINIMIZETIME) tools/fuzz/run.sh
 
 # RPM and DEB in dist/: the binary, the systemd units, the example config
 # (not replaced on upgrade), the man page and completions.
