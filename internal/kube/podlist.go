@@ -110,7 +110,7 @@ func readPodList(r io.Reader, label string) ([]Pod, string, error) {
 	switch kind {
 	case "PodList", "List", "PartialObjectMetadataList":
 	default:
-		return nil, "", fmt.Errorf("the answer is not a list of pods (kind %q): %q", kind, kubeExcerpt(head.b))
+		return nil, "", fmt.Errorf("the answer is not a list of pods (kind %q): %q", kubeExcerpt([]byte(kind)), kubeExcerpt(head.b))
 	}
 	return pods, cont, nil
 }

@@ -61,7 +61,8 @@ func New(secret string) *Redactor {
 		q := strconv.Quote(secret)
 		qa := strconv.QuoteToASCII(secret)
 		forms = append(forms, jsonEscape(secret), q[1:len(q)-1], qa[1:len(qa)-1],
-			url.QueryEscape(secret), url.PathEscape(secret), html.EscapeString(secret))
+			url.QueryEscape(secret), url.PathEscape(secret), html.EscapeString(secret),
+			latin1(secret)) // each byte taken for a character: \u00c3\u00a9 for é, or mojibake
 	}
 	for _, f := range forms {
 		for i := 0; i+r.w <= len(f); i++ {
@@ -69,6 +70,16 @@ func New(secret string) *Redactor {
 		}
 	}
 	return r
+}
+
+// latin1 is s with each byte read as the character of that code (ISO
+// 8859-1), as an echo that decodes the body as Latin-1 shows it.
+func latin1(s string) string {
+	r := make([]rune, len(s))
+	for i := range len(s) {
+		r[i] = rune(s[i])
+	}
+	return string(r)
 }
 
 func jsonEscape(s string) string {
