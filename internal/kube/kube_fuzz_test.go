@@ -47,6 +47,9 @@ func FuzzParsePodList(f *testing.F) {
 	f.Add([]byte(`{"kind":"Status","status":"Failure"}`), "owner")
 	f.Add([]byte(`{"kind":"PodList","items":[{"metadata":{"labels":{"owner":"a","owner":"b"}}}]}`), "owner")
 	f.Add([]byte(`{"kind":"PodList","items":[{"metadata":{"labels":{"a.b":"x","a":{"b":"y"}}}}]}`), "a.b")
+	// Keys as written: encoding/json's struct decoding took these for
+	// metadata and continue.
+	f.Add([]byte(`{"kind":"PodList","metadata":{"CONTINUE":"x"},"items":[{"meTAdAtA":{"lABels":{"owner":""}}}]}`), "owner")
 
 	f.Fuzz(func(t *testing.T, b []byte, label string) {
 		pods, cont, err := parsePodList(b, label)
