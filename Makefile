@@ -12,7 +12,7 @@ NFPM_VERSION := v2.45.2
 NFPM        := github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 export CGO_ENABLED := 0
 
-.PHONY: all build run test lint tools package bench bench-go bench-process bench-condor clean
+.PHONY: all build run test fuzz lint tools package bench bench-go bench-process bench-condor clean
 
 all: build
 
@@ -33,6 +33,13 @@ test: tools
 # it is not there already (packaging/find-nfpm.sh looks where build.sh does).
 tools:
 	@NFPM_VERSION=$(NFPM_VERSION) packaging/find-nfpm.sh >/dev/null || { echo "$(GO) install $(NFPM)"; $(GO) install $(NFPM); }
+
+# Every fuzz target for FUZZTIME, one after another (tools/fuzz/run.sh);
+# their seeds already run as tests under `make test`.
+FUZZTIME         ?= 10s
+FUZZMINIMIZETIME ?= 5s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZMINIMIZETIME=$(FUZZMINIMIZETIME) tools/fuzz/run.sh
 
 # RPM and DEB in dist/: the binary, the systemd units, the example config
 # (not replaced on upgrade), the man page and completions.

@@ -24,12 +24,24 @@ func ParseEndpoint(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("output: invalid URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("output: invalid URL %s: scheme must be http or https", redactURL(u))
+		return nil, fmt.Errorf("output: invalid URL %s: scheme must be http or https", refusedURL(u))
 	}
 	if u.Hostname() == "" {
-		return nil, fmt.Errorf("output: invalid URL %s: no host", redactURL(u))
+		return nil, fmt.Errorf("output: invalid URL %s: no host", refusedURL(u))
 	}
 	return u, nil
+}
+
+// refusedURL is a refused --url for its error, without its password also
+// where a typo kept the user information from being read as such
+// ("https//user:pass@host", "https:/user:pass@host"): up to the last '@',
+// the text is left out.
+func refusedURL(u *url.URL) string {
+	s := redactURL(u)
+	if i := strings.LastIndexByte(s, '@'); i >= 0 && u.User == nil {
+		s = "..." + s[i:]
+	}
+	return s
 }
 
 // TLSConfig trusts the system roots and the certificates of caFile, a

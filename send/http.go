@@ -171,7 +171,7 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if secs, err := strconv.ParseUint(v, 10, 63); err == nil {
 		const maxSecs = uint64(1<<63-1) / uint64(time.Second)
 		return time.Duration(min(secs, maxSecs)) * time.Second, true
-	} else if numErr, ok := err.(*strconv.NumError); ok && errors.Is(numErr.Err, strconv.ErrRange) {
+	} else if numErr, ok := err.(*strconv.NumError); ok && errors.Is(numErr.Err, strconv.ErrRange) && strings.Trim(v, "0123456789") == "" {
 		return time.Duration(1<<63 - 1), true
 	}
 	if t, err := http.ParseTime(v); err == nil {

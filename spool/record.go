@@ -118,7 +118,7 @@ func cutUint(b []byte) (uint64, []byte, bool) {
 	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 		i++
 	}
-	if i == 0 || i > 20 {
+	if i == 0 || i > 20 || i > 1 && b[0] == '0' { // JSON has no leading zeros
 		return 0, b, false
 	}
 	v, err := strconv.ParseUint(string(b[:i]), 10, 64) // no allocation: the compiler elides the conversion

@@ -80,7 +80,7 @@ func (g Getent) run(ctx context.Context, db string, keys []string) ([]byte, erro
 func parseDB(b []byte, n int) [][]string {
 	var out [][]string
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 16<<20) // a large group's member list is one line
+	sc.Buffer(make([]byte, 64<<10), max(16<<20, len(b)+1)) // a large group's member list is one line: no line is too long
 	for sc.Scan() {
 		if f := strings.Split(sc.Text(), ":"); len(f) == n {
 			out = append(out, f)

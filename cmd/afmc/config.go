@@ -71,7 +71,14 @@ func loadConfig(ctx context.Context, path string, named bool) (*configFile, erro
 		return nil, fmt.Errorf("config file: %w", err)
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
+	if isJSONObject(b) {
+		// The JSON of earlier versions, which yaml/v3 does not always read.
+		n, err := jsonConfigNode(b)
+		if err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		doc = *n
+	} else if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	if len(doc.Content) == 0 {

@@ -51,8 +51,8 @@ func ParseUptime(b []byte) (float64, error) {
 		return 0, fmt.Errorf("empty uptime")
 	}
 	v, err := strconv.ParseFloat(f[0], 64)
-	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, fmt.Errorf("malformed uptime %q", f[0])
+	if err != nil || !plainDecimal(f[0]) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("malformed uptime %q", truncate(f[0], 40))
 	}
 	return v, nil
 }

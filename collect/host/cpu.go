@@ -35,10 +35,19 @@ func ParseLoadAvg(b []byte) (float64, error) {
 		return 0, fmt.Errorf("malformed loadavg %q: want at least 3 fields", truncate(string(b), 60))
 	}
 	v, err := strconv.ParseFloat(fields[0], 64)
-	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("malformed 1-minute load %q", fields[0])
+	if err != nil || !plainDecimal(fields[0]) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("malformed 1-minute load %q", truncate(fields[0], 40))
 	}
 	return v, nil
+}
+
+// plainDecimal is a number as the kernel prints loadavg and uptime
+// ("%lu.%02lu"): digits, then maybe a point and digits. ParseFloat also
+// takes signs, exponents, hex, underscores, NaN and Inf.
+func plainDecimal(s string) bool {
+	whole, frac, dot := strings.Cut(s, ".")
+	digits := func(s string) bool { return s != "" && strings.TrimLeft(s, "0123456789") == "" }
+	return digits(whole) && (!dot || digits(frac))
 }
 
 // truncate shortens s for an error message.

@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -51,11 +52,17 @@ func ParseDiskstats(b []byte) (map[string]DiskCounters, error) {
 		if len(f) < 14 {
 			return nil, fmt.Errorf("line %d: %d fields, want at least 14", n, len(f))
 		}
+		if !validDeviceNumber(f[0] + ":" + f[1]) {
+			return nil, fmt.Errorf("line %d: malformed device number %q", n, truncate(f[0]+" "+f[1], 40))
+		}
 		var v [4]uint64
 		for i, col := range []int{3, 5, 7, 9} {
 			x, err := strconv.ParseUint(f[col], 10, 64)
+			if err == nil && (col == 5 || col == 9) && x > math.MaxUint64/sectorSize {
+				err = strconv.ErrRange // its bytes would not fit in 64 bits
+			}
 			if err != nil {
-				return nil, fmt.Errorf("line %d (%s): malformed counter %q", n, f[2], f[col])
+				return nil, fmt.Errorf("line %d (%s): malformed counter %q", n, truncate(f[2], 40), truncate(f[col], 40))
 			}
 			v[i] = x
 		}

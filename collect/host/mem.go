@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -52,11 +53,14 @@ func ParseMeminfo(b []byte) (Meminfo, error) {
 		}
 		f := strings.Fields(rest)
 		if len(f) == 0 || len(f) > 2 || (len(f) == 2 && f[1] != "kB") {
-			return mi, fmt.Errorf("malformed %s line %q", key, line)
+			return mi, fmt.Errorf("malformed %s line %q", key, truncate(line, 80))
 		}
 		v, err := strconv.ParseUint(f[0], 10, 64)
+		if err == nil && len(f) == 2 && v > math.MaxUint64/1024 {
+			err = strconv.ErrRange // its bytes would not fit in 64 bits
+		}
 		if err != nil {
-			return mi, fmt.Errorf("malformed %s value %q", key, f[0])
+			return mi, fmt.Errorf("malformed %s value %q", key, truncate(f[0], 40))
 		}
 		if len(f) == 2 {
 			v *= 1024

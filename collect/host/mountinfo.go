@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,14 +32,18 @@ func ParseMountinfo(b []byte) ([]Mount, error) {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
+		// Fields are one space apart, and only space, tab, newline and
+		// backslash are escaped: a path may hold another blank (a no-break
+		// space, a CR), and the source may be empty ("tmpfs  rw", a FUSE
+		// mount with fsname=), which strings.Fields would get wrong.
 		pre, post, ok := strings.Cut(line, " - ")
-		f := strings.Fields(pre)
-		g := strings.Fields(post)
-		if !ok || len(f) < 6 || len(g) < 2 {
+		f := strings.Split(pre, " ")
+		g := strings.SplitN(post, " ", 3)
+		if !ok || len(f) < 6 || slices.Contains(f[:6], "") || len(g) < 2 || !mountinfoWord(g[0]) || !strings.HasPrefix(f[4], "/") {
 			return nil, fmt.Errorf("line %d: malformed mount entry %q", n, truncate(line, 80))
 		}
-		if _, _, ok := strings.Cut(f[2], ":"); !ok {
-			return nil, fmt.Errorf("line %d: malformed device %q, want major:minor", n, f[2])
+		if !validDeviceNumber(f[2]) {
+			return nil, fmt.Errorf("line %d: malformed device %q, want major:minor", n, truncate(f[2], 40))
 		}
 		out = append(out, Mount{
 			Device:     f[2],
@@ -80,6 +85,20 @@ func superOpts(g []string) string {
 		return g[2]
 	}
 	return ""
+}
+
+// mountinfoWord is a field the kernel writes without a blank or a control
+// character (the filesystem type).
+func mountinfoWord(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f })
+}
+
+// validDeviceNumber is "major:minor", two decimal numbers.
+func validDeviceNumber(s string) bool {
+	major, minor, ok := strings.Cut(s, ":")
+	_, err1 := strconv.ParseUint(major, 10, 32)
+	_, err2 := strconv.ParseUint(minor, 10, 32)
+	return ok && err1 == nil && err2 == nil
 }
 
 // userFUSE tells a FUSE filesystem a user mounted (sshfs, rclone): their

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 
-	gonet "github.com/shirou/gopsutil/v3/net"
-
 	"github.com/atlas-af/afmc/collect"
 	"github.com/atlas-af/afmc/document"
 )
@@ -57,14 +55,9 @@ func (n Network) Collect(ctx context.Context, env *collect.Env, prevRaw json.Raw
 	if err != nil {
 		return nil, err
 	}
-	path := env.Roots.ProcPath("net", "dev")
-	stats, err := gonet.IOCountersByFileWithContext(ctx, true, path)
+	all, err := readParsed(env.Roots.ProcPath("net", "dev"), "network counters", ParseNetDev)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	all := make(map[string]IfCounters, len(stats))
-	for _, s := range stats {
-		all[s.Name] = IfCounters{Sent: s.BytesSent, Received: s.BytesRecv}
+		return nil, err
 	}
 	chosen, err := n.choose(env, all)
 	if err != nil {

@@ -47,9 +47,15 @@ func ParseLoginctlSessions(b []byte) ([]string, error) {
 	var ids []string
 	var bad error
 	gjson.ParseBytes(b).ForEach(func(_, v gjson.Result) bool {
-		id := v.Get("session").String()
-		if !validSessionID(id) {
-			bad = fmt.Errorf("bad session id %q", extcmd.Printable(id))
+		sv := v.Get("session")
+		id := sv.Str
+		if sv.Type != gjson.String || !validSessionID(id) {
+			// logind's ids are strings; anything else is not its output.
+			shown := sv.Raw
+			if sv.Type == gjson.String {
+				shown = id
+			}
+			bad = fmt.Errorf("bad session id %q", outputExcerpt([]byte(shown)))
 			return false
 		}
 		ids = append(ids, id)
@@ -84,6 +90,7 @@ func ParseShowSession(b []byte) []LogindSession {
 		cur = LogindSession{}
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, len(b)+1) // no line is too long: a Scanner would stop there without a word
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.TrimSpace(line) == "" {

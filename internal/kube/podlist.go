@@ -25,20 +25,6 @@ func parsePodList(b []byte, label string) ([]Pod, string, error) {
 	return readPodList(bytes.NewReader(b), label)
 }
 
-// podItem is what is decoded of one pod; encoding/json skips the rest
-// (spec, status, managedFields) without keeping it.
-type podItem struct {
-	Metadata struct {
-		Name              string                     `json:"name"`
-		Namespace         string                     `json:"namespace"`
-		DeletionTimestamp json.RawMessage            `json:"deletionTimestamp"`
-		Labels            map[string]json.RawMessage `json:"labels"`
-	} `json:"metadata"`
-	Status struct {
-		Phase string `json:"phase"`
-	} `json:"status"`
-}
-
 // readPodList is parsePodList on a stream.
 func readPodList(r io.Reader, label string) ([]Pod, string, error) {
 	head := &headKeeper{r: r}
@@ -83,13 +69,15 @@ func readPodList(r io.Reader, label string) ([]Pod, string, error) {
 				kind = string(raw)
 			}
 		case "metadata":
-			var md struct {
-				Continue string `json:"continue"`
-			}
-			if err := dec.Decode(&md); err != nil {
+			err := eachField(dec, "the list's metadata", func(key string) (bool, error) {
+				if key != "continue" {
+					return false, nil
+				}
+				return true, dec.Decode(&cont)
+			})
+			if err != nil {
 				return nil, "", notJSON(err)
 			}
-			cont = md.Continue
 		case "items":
 			if pods, err = readPodItems(dec, label); err != nil {
 				return nil, "", notJSON(err)
@@ -110,7 +98,7 @@ func readPodList(r io.Reader, label string) ([]Pod, string, error) {
 	switch kind {
 	case "PodList", "List", "PartialObjectMetadataList":
 	default:
-		return nil, "", fmt.Errorf("the answer is not a list of pods (kind %q): %q", kind, kubeExcerpt(head.b))
+		return nil, "", fmt.Errorf("the answer is not a list of pods (kind %q): %q", kubeExcerpt([]byte(kind)), kubeExcerpt(head.b))
 	}
 	return pods, cont, nil
 }
@@ -133,19 +121,9 @@ func readPodItems(dec *json.Decoder, label string) ([]Pod, error) {
 	}
 	var pods []Pod
 	for dec.More() {
-		var it podItem
-		if err := dec.Decode(&it); err != nil {
+		p, err := readPod(dec, label)
+		if err != nil {
 			return nil, err
-		}
-		md := it.Metadata
-		// Decoded strings are fresh allocations, never slices of the page.
-		p := Pod{Namespace: md.Namespace, Name: md.Name, Phase: it.Status.Phase}
-		p.Deleting = len(md.DeletionTimestamp) > 0 && string(md.DeletionTimestamp) != "null"
-		if v, ok := md.Labels[label]; ok {
-			p.HasLabel = true
-			if err := json.Unmarshal(v, &p.Value); err != nil {
-				p.Value = string(v) // not a string: its raw JSON
-			}
 		}
 		pods = append(pods, p)
 	}
@@ -153,6 +131,86 @@ func readPodItems(dec *json.Decoder, label string) ([]Pod, error) {
 		return nil, err
 	}
 	return pods, nil
+}
+
+// readPod reads one pod of the items: its namespace, name, phase,
+// deletion and the value of label. Decoded strings are fresh allocations,
+// never slices of the page.
+func readPod(dec *json.Decoder, label string) (Pod, error) {
+	var p Pod
+	err := eachField(dec, "a pod", func(key string) (bool, error) {
+		switch key {
+		case "metadata":
+			return true, eachField(dec, "a pod's metadata", func(key string) (bool, error) {
+				switch key {
+				case "name":
+					return true, dec.Decode(&p.Name)
+				case "namespace":
+					return true, dec.Decode(&p.Namespace)
+				case "deletionTimestamp":
+					var del json.RawMessage
+					err := dec.Decode(&del)
+					p.Deleting = len(del) > 0 && string(del) != "null"
+					return true, err
+				case "labels":
+					var labels map[string]json.RawMessage
+					if err := dec.Decode(&labels); err != nil {
+						return true, err
+					}
+					v, ok := labels[label]
+					p.HasLabel, p.Value = ok, ""
+					if ok && json.Unmarshal(v, &p.Value) != nil {
+						p.Value = string(v) // not a string: its raw JSON
+					}
+					return true, nil
+				}
+				return false, nil
+			})
+		case "status":
+			return true, eachField(dec, "a pod's status", func(key string) (bool, error) {
+				if key != "phase" {
+					return false, nil
+				}
+				return true, dec.Decode(&p.Phase)
+			})
+		}
+		return false, nil
+	})
+	return p, err
+}
+
+// eachField walks the object dec is at (null is an empty one), calling f
+// with each key as it was written; f decodes the value of a key it wants
+// and reports it did, the others are skipped. Keys are matched exactly, as
+// Kubernetes reads them: encoding/json's struct decoding would take
+// "METADATA" for "metadata", and of two such keys the last.
+func eachField(dec *json.Decoder, what string, f func(key string) (bool, error)) error {
+	tok, err := dec.Token()
+	switch {
+	case err != nil:
+		return err
+	case tok == nil:
+		return nil
+	case tok != json.Delim('{'):
+		return &listError{fmt.Sprintf("the answer is not a list of pods: %s is not an object (%v)", what, tok)}
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		if done, err := f(key); err != nil {
+			return err
+		} else if !done {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token() // the closing brace
+	return err
 }
 
 // headKeeper passes a stream on and keeps its first bytes, for an error

@@ -27,6 +27,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Fragment is the shortest piece of a secret that must never reach a log;
@@ -61,7 +63,13 @@ func New(secret string) *Redactor {
 		q := strconv.Quote(secret)
 		qa := strconv.QuoteToASCII(secret)
 		forms = append(forms, jsonEscape(secret), q[1:len(q)-1], qa[1:len(qa)-1],
-			url.QueryEscape(secret), url.PathEscape(secret), html.EscapeString(secret))
+			url.QueryEscape(secret), url.PathEscape(secret), html.EscapeString(secret),
+			latin1(secret)) // each byte taken for a character: \u00c3\u00a9 for é, or mojibake
+		if !isASCII(secret) {
+			// UTF-16 of a secret beyond ASCII: its NULs stripped, it is
+			// not the secret's UTF-8, as an ASCII one's is.
+			forms = append(forms, utf16Of(secret, false), utf16Of(secret, true))
+		}
 	}
 	for _, f := range forms {
 		for i := 0; i+r.w <= len(f); i++ {
@@ -69,6 +77,38 @@ func New(secret string) *Redactor {
 		}
 	}
 	return r
+}
+
+// latin1 is s with each byte read as the character of that code (ISO
+// 8859-1), as an echo that decodes the body as Latin-1 shows it.
+func latin1(s string) string {
+	r := make([]rune, len(s))
+	for i := range len(s) {
+		r[i] = rune(s[i])
+	}
+	return string(r)
+}
+
+// utf16Of is s in UTF-16, little- or big-endian.
+func utf16Of(s string, big bool) string {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		if big {
+			b = append(b, byte(u>>8), byte(u))
+		} else {
+			b = append(b, byte(u), byte(u>>8))
+		}
+	}
+	return string(b)
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func jsonEscape(s string) string {

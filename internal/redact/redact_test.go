@@ -78,7 +78,7 @@ func leak(text, secret string) string {
 	for i := 0; i+w <= len(secret); i++ {
 		piece := secret[i : i+w]
 		for _, e := range encodings {
-			if strings.Contains(strings.ToLower(text), strings.ToLower(e.enc(piece))) && !strings.HasPrefix(e.name, "base64") {
+			if strings.Contains(asciiLower(text), asciiLower(e.enc(piece))) && !strings.HasPrefix(e.name, "base64") {
 				return fmt.Sprintf("%q (%s)", e.enc(piece), e.name)
 			}
 		}
@@ -92,7 +92,7 @@ func leak(text, secret string) string {
 					continue
 				}
 				for i := 0; i+w <= len(secret); i++ {
-					if bytes.Contains(bytes.ToLower(b), bytes.ToLower([]byte(secret[i:i+w]))) {
+					if strings.Contains(asciiLower(string(b)), asciiLower(secret[i:i+w])) {
 						return fmt.Sprintf("base64 %q decodes to a piece", text[lo:hi])
 					}
 				}
@@ -100,6 +100,16 @@ func leak(text, secret string) string {
 		}
 	}
 	return ""
+}
+
+// asciiLower lower-cases ASCII letters only, as the redactor's windows
+// do: Unicode's folding would also make the Kelvin sign a k.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lower(c)
+	}
+	return string(b)
 }
 
 func TestEveryEncodingEveryCut(t *testing.T) {
