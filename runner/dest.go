@@ -202,13 +202,31 @@ func (b *toInbox) commit(r *run) {
 func (*toInbox) deliver(context.Context, *run) {}
 
 // inMemory holds documents to send without a copy: what is not delivered
-// is lost, and counted so. Deltas go only once their state is saved.
+// is lost, and counted so. Deltas go only once their state is saved. It
+// holds no more than the spool would (--spool-max-bytes): a pool's jobs
+// without a state dir must not take the login node's memory.
 type inMemory struct {
+	limit   int64 // bytes of documents held at most; 0: no bound
+	size    int64
+	over    int // documents past the limit: lost
 	held    []send.Item
 	answers answers // by index in held
 }
 
+func newInMemory(r *run) *inMemory {
+	m := &inMemory{}
+	if r.cfg.Post != nil {
+		m.limit = r.cfg.Post.Spool.MaxBytes
+	}
+	return m
+}
+
 func (m *inMemory) add(d document.Document, it send.Item) error {
+	if m.limit > 0 && m.size+int64(len(it.Doc)) > m.limit {
+		m.over++
+		return nil
+	}
+	m.size += int64(len(it.Doc))
 	m.answers.record(uint64(len(m.held)), d.Answer)
 	it.Doc = bytes.Clone(it.Doc)
 	m.held = append(m.held, it)
@@ -232,6 +250,11 @@ func (m *inMemory) commit(*run) {
 }
 
 func (m *inMemory) deliver(ctx context.Context, r *run) {
+	if m.over > 0 {
+		r.rep.Lost += m.over
+		r.log.Error("without a spool, documents past --spool-max-bytes are not held: lost",
+			"documents", m.over, "spool_max_bytes", m.limit)
+	}
 	var items []send.Item
 	for _, it := range m.held {
 		if r.txn.counts(it.Delta) {

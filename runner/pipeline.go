@@ -31,7 +31,8 @@ type pipeline struct {
 	usersErr error         // the users step dropped documents: the state must not be saved
 	buf      []byte        // the document being passed, encoded
 
-	figures *prom.Figures // nil: no textfile
+	figures   *prom.Figures    // nil: no textfile
+	newMemory func() *inMemory // where documents go when a destination fails
 }
 
 // emit is the collectors' sink. It never fails: a document that cannot be
@@ -88,7 +89,7 @@ func (p *pipeline) pass(d document.Document) {
 	it := send.Item{Doc: b, CollectedAt: d.Time, Delta: d.Delta}
 	for i, dst := range p.dests {
 		if err := dst.add(d, it); err != nil {
-			mem := &inMemory{}
+			mem := p.newMemory()
 			p.dests[i] = mem
 			p.all = append(p.all, mem)
 			_ = mem.add(d, it)

@@ -142,7 +142,7 @@ func (r *run) post() bool { return r.cfg.Post != nil && !r.cfg.DryRun }
 // committed. If it cannot, the state is not saved.
 func (r *run) open(ctx context.Context) {
 	cfg, t := r.cfg, r.txn
-	r.p = &pipeline{ctx: ctx, log: r.log, rep: r.rep, users: cfg.Users, figures: r.figures}
+	r.p = &pipeline{ctx: ctx, log: r.log, rep: r.rep, users: cfg.Users, figures: r.figures, newMemory: func() *inMemory { return newInMemory(r) }}
 	switch cfg.Format {
 	case FormatJSON:
 		r.p.dests = append(r.p.dests, &stdout{r: r, print: format.NDJSON(cfg.Stdout)})
@@ -191,7 +191,7 @@ func (r *run) sendFrom() destination {
 		}
 		r.log.Error("cannot leave documents in the spool inbox; sending them without a copy", "error", err)
 	}
-	return &inMemory{}
+	return newInMemory(r)
 }
 
 // collect runs the collectors into the pipeline.

@@ -219,3 +219,48 @@ func TestLockedOutRunLeavesNoDeltas(t *testing.T) {
 		t.Errorf("inbox holds %s, want the CPU snapshot only", b)
 	}
 }
+
+// many emits n snapshots of about 100 bytes each.
+type many struct{ n int }
+
+func (many) Name() string                 { return "many" }
+func (many) Available(*collect.Env) error { return nil }
+func (m many) Collect(_ context.Context, env *collect.Env, _ json.RawMessage, emit collect.Emit) (json.RawMessage, error) {
+	for i := range m.n {
+		if err := emit(document.New("MANY", env.Cluster, env.Now()).Add("i", i).Add("pad", strings.Repeat("x", 50))); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// Without a spool, documents are held in memory only up to the spool's
+// bound: those past it are lost and said to be, not held whatever their
+// number (a pool's million jobs on a node whose state dir broke).
+func TestNoSpoolHoldsNoMoreThanTheSpoolBound(t *testing.T) {
+	sender, received := recordingSender(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	var logs bytes.Buffer
+	const n, limit = 200, 4096
+	rep := Run(context.Background(), Config{
+		Env:              &collect.Env{Cluster: "C", Now: time.Now, Log: slog.New(slog.NewTextHandler(&logs, nil))},
+		Collectors:       []collect.Collector{saboteur{dir}, many{n}},
+		StateDir:         dir,
+		LockTimeout:      time.Second,
+		CollectorTimeout: 5 * time.Second,
+		Timeout:          20 * time.Second,
+		Stdout:           io.Discard,
+		Post:             &PostConfig{Sender: sender, Spool: spool.SpoolLimits{MaxBytes: limit}},
+	})
+	got := received()
+	// Each document holds 50 bytes of padding: no more than limit/50 fit.
+	if len(got) == 0 || len(got) > limit/50 {
+		t.Errorf("sent %d documents, want some, at most %d", len(got), limit/50)
+	}
+	if rep.Delivered != len(got) || rep.Lost != n+1-len(got) || rep.Collected != n+1 {
+		t.Errorf("report %+v: %d sent, want the other %d lost", rep, len(got), n+1-len(got))
+	}
+	if !strings.Contains(logs.String(), "documents past --spool-max-bytes are not held: lost") {
+		t.Errorf("no word of the lost documents:\n%s", logs.String())
+	}
+}
