@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/atlas-af/afmc/internal/safedir"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // plantedSpool is a well-formed spool file of documents 100 to 102,
@@ -88,7 +90,7 @@ func TestSpoolHardLinkedIsSetAside(t *testing.T) {
 // was open to others, or left by a chown of the dir alone.
 func TestSpoolOfAnotherUserIsSetAside(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root, to give a file to another user (CI runs as root)")
+		testtool.Unavailable(t, "needs root, to give a file to another user (CI runs as root)")
 	}
 	const nobody = 65534
 	t.Run(SpoolName, func(t *testing.T) {

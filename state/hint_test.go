@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // The hints never tell root to chown or chmod a directory afmc did not
@@ -69,7 +71,7 @@ func TestHintsForSharedAndSystemDirs(t *testing.T) {
 // dry run, reads it and changes nothing.
 func TestServiceStateDirAsRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: the state dir of another user's, as root meets it")
+		testtool.Unavailable(t, "needs root: the state dir of another user's, as root meets it")
 	}
 	dir := filepath.Join(t.TempDir(), "afmc")
 	if err := os.Mkdir(dir, 0o700); err != nil {

@@ -71,7 +71,7 @@ exec "$afmc" collect disk --json "$@"`
 			stderr = string(ee.Stderr)
 		}
 		if _, statErr := os.Stat(filepath.Join(d, "df.out")); statErr != nil {
-			t.Skipf("no mount namespace here (unshare -rm --pid: %v): %s", err, stderr)
+			testtool.Unavailable(t, "no mount namespace here (unshare -rm --pid: %v): %s", err, stderr)
 		}
 		t.Fatalf("afmc in the namespace: %v\n%s", err, stderr)
 	}

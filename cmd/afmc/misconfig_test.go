@@ -21,6 +21,8 @@ import (
 	"github.com/atlas-af/afmc/runner"
 	"github.com/atlas-af/afmc/state"
 	"github.com/atlas-af/afmc/users"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 // A misconfigured site is told, never silently ignored: these tests run
@@ -136,7 +138,7 @@ func localAddress(t *testing.T) string {
 			return n.IP.String()
 		}
 	}
-	t.Skip("skipped: this host has no address but loopback ones")
+	testtool.Unavailable(t, "this host has no address but loopback ones")
 	return ""
 }
 
@@ -472,7 +474,7 @@ func TestCheckTellsWhatToDo(t *testing.T) {
 // how to check as the service.
 func TestServiceStateDirAsRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("skipped: needs root, who meets the service's state dir")
+		testtool.Unavailable(t, "needs root, who meets the service's state dir")
 	}
 	dir, env := hostFixture(t)
 	if r := afmc(t, env, "collect", "network", "disk", "--json"); r.code != 0 {
@@ -524,7 +526,7 @@ func TestServiceStateDirAsRoot(t *testing.T) {
 // A shared dir is never chmod'ed by a hint: root is given a subdirectory.
 func TestStateDirHintForSharedDir(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("skipped: the hint for root")
+		testtool.Unavailable(t, "needs root: the hint for root")
 	}
 	_, env := hostFixture(t)
 	r := afmc(t, env, "collect", "cpu", "--json", "--state-dir", "/tmp")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/atlas-af/afmc/internal/asuser"
 	"github.com/atlas-af/afmc/internal/safefile"
+
+	"github.com/atlas-af/afmc/internal/testtool"
 )
 
 func TestMain(m *testing.M) {
@@ -55,9 +56,7 @@ func readPid(t *testing.T, path string) int {
 // process group (setsid) holding stdout: the call ends when the program
 // exits, with its answer, not at the deadline; the child is ended.
 func TestLeftoverOutsideTheGroupDoesNotHoldTheCall(t *testing.T) {
-	if _, err := exec.LookPath("setsid"); err != nil {
-		t.Skip("needs setsid (util-linux)")
-	}
+	testtool.Need(t, "setsid")
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	p := script(t, `echo answer; setsid sleep 1000 & echo $! > `+pidFile+`; exit 0`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

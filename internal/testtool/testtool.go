@@ -6,6 +6,7 @@
 package testtool
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -57,6 +58,19 @@ func Need(t testing.TB, tool string) string {
 	}
 	t.Skip("skipped: " + msg)
 	return ""
+}
+
+// Unavailable skips a test that this machine cannot run (no root, no
+// mount namespace, no address but loopback), saying why; under RequireEnv
+// it fails instead, so that CI, which runs as root on a full machine,
+// never passes with such a test left out.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if Required(os.Getenv) {
+		t.Fatalf("%s; %s=1 makes this a failure", msg, RequireEnv)
+	}
+	t.Skip("skipped: " + msg)
 }
 
 // Required tells whether a missing tool fails the test (RequireEnv=1).
